@@ -230,6 +230,9 @@ func (t *Table) insert(e *entry) {
 // pattern with a matching route wins; within it the path precedence rules
 // decide, then a specific method beats any.
 func (t *Table) Match(method, host, path string) (Match, bool) {
+	if path == "" {
+		path = "/" // as net/http treats an empty path
+	}
 	var segsBuf [24]string
 	var offsBuf [24]int
 	segs, offs, ok := splitRequest(path, segsBuf[:0], offsBuf[:0])
@@ -331,10 +334,7 @@ func (m *matcher) result(path string, offs []int) Match {
 // splitRequest splits an escaped request path into decoded segments and the
 // byte offset where each starts. "/" is one empty segment; "/a/" is "a", "".
 func splitRequest(p string, segs []string, offs []int) ([]string, []int, bool) {
-	if p == "" {
-		p = "/"
-	}
-	if p[0] != '/' {
+	if p == "" || p[0] != '/' {
 		return nil, nil, false
 	}
 	start := 1

@@ -366,6 +366,9 @@ func TestMatchConcurrent(t *testing.T) {
 // rules directly, host tier by host tier.
 func bruteMatch(t testing.TB, routes []Route, method, host, path string) string {
 	t.Helper()
+	if path == "" {
+		path = "/"
+	}
 	segs, _, ok := splitRequest(path, nil, nil)
 	if !ok {
 		return ""
