@@ -429,6 +429,11 @@ func (s *Server) prepareSocketDir() error {
 		s.setSocketDir(pref, false)
 		return nil
 	}
+	if s.runAs != nil {
+		if err := checkTraverse(os.TempDir(), s.runAs); err != nil {
+			return fmt.Errorf("private socket directory (data directory path too long for a socket): %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "picloud-pg-")
 	if err != nil {
 		return fmt.Errorf("creating socket directory: %w", err)
@@ -505,7 +510,7 @@ func (s *Server) clearStaleLocks() error {
 		}
 		first, _, _ := strings.Cut(string(b), "\n")
 		pid, _ := strconv.Atoi(strings.TrimSpace(first))
-		if pid > 0 && isPostgresFor(pid, s.cfg.DataDir) {
+		if pid > 0 && isPostgresFor(pid, s.cfg.DataDir, s.serverUID()) {
 			return fmt.Errorf("%w: pid %d holds %s", ErrAlreadyRunning, pid, path)
 		}
 		s.log.Warn("removing stale postgres lock file", "path", path, "pid", pid)
@@ -726,6 +731,14 @@ func (s *Server) chown(path string) error {
 		return fmt.Errorf("changing owner of %s to %s: %w", path, s.runAs.name, err)
 	}
 	return nil
+}
+
+// serverUID is the uid the postgres processes run as.
+func (s *Server) serverUID() uint32 {
+	if s.runAs != nil {
+		return s.runAs.uid
+	}
+	return uint32(os.Geteuid())
 }
 
 func (s *Server) runAsName() string {
