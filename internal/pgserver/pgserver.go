@@ -186,6 +186,7 @@ func (s *Server) preferredSocketDir() string {
 	return ""
 }
 
+// socketPath is the longest path postgres creates in a socket dir.
 func (s *Server) socketPath(dir string) string {
 	return filepath.Join(dir, ".s.PGSQL."+s.port+".lock") // the lock file is the longest name
 }
@@ -622,6 +623,7 @@ func (s *Server) kill() {
 // transactions, checkpoint, exit) and waits. When ctx ends first it sends
 // SIGQUIT (immediate shutdown; crash recovery on next start), then kills
 // the process group. Stopping a server that is not running is a no-op.
+// Stop waits for a Start in progress; cancel Start's ctx to abort it.
 func (s *Server) Stop(ctx context.Context) error {
 	s.lifecycle.Lock()
 	defer s.lifecycle.Unlock()
