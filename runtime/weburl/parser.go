@@ -118,6 +118,9 @@ func basicParse(s string, base, url *URL, override state) error {
 		// opaque path and fragment are built here and flushed into url, so
 		// long inputs stay linear.
 		opaqueB, fragB strings.Builder
+		// credentials accumulate across several '@'; a fresh parse starts
+		// them empty.
+		userB, passB strings.Builder
 	)
 	flush := func() {
 		if opaqueB.Len() > 0 {
@@ -292,21 +295,18 @@ func basicParse(s string, base, url *URL, override state) error {
 					buf = append([]rune("%40"), buf...)
 				}
 				atSignSeen = true
-				var user, pass strings.Builder
-				user.WriteString(url.username)
-				pass.WriteString(url.password)
 				for _, cp := range buf {
 					if cp == ':' && !passwordSeen {
 						passwordSeen = true
 						continue
 					}
 					if passwordSeen {
-						appendEncodedRune(&pass, cp, userinfoSet)
+						appendEncodedRune(&passB, cp, userinfoSet)
 					} else {
-						appendEncodedRune(&user, cp, userinfoSet)
+						appendEncodedRune(&userB, cp, userinfoSet)
 					}
 				}
-				url.username, url.password = user.String(), pass.String()
+				url.username, url.password = userB.String(), passB.String()
 				buf = buf[:0]
 			} else if c == eof || c == '/' || c == '?' || c == '#' || (url.isSpecial() && c == '\\') {
 				if atSignSeen && len(buf) == 0 {
