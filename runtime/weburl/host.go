@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
@@ -106,11 +107,18 @@ func isASCII(s string) bool {
 	return true
 }
 
-// idna16Premap applies the IDNA mapping changes of Unicode 15.1/16 that
-// x/net/idna's Unicode 15 tables (used before go1.27) lack, for the code
-// points the WPT data exercises: U+1E9E maps to U+00DF, U+04C0 and U+2183 map
-// to their lowercase forms, deprecated format characters are ignored, and
-// five CJK compatibility ideographs map to their canonical decompositions.
+// idna16Premap applies the UTS #46 mapping changes of Unicode 15.1 and 16
+// that x/net/idna's Unicode 15 tables (used before go1.27) lack, so hosts map
+// as in current browsers and the WPT data:
+//   - U+1E9E maps to U+00DF;
+//   - capitals that were disallowed now map to lowercase: Georgian
+//     U+10A0..U+10C5, U+10C7, U+10CD, and U+04C0, U+2132, U+2183;
+//   - some default-ignorable code points are now ignored: U+115F, U+1160,
+//     U+17B4, U+17B5, U+180E, U+206A..U+206F, U+3164, U+FFA0,
+//     U+1D173..U+1D17A;
+//   - five CJK compatibility ideographs map to their canonical decompositions.
+//
+// Code points new in Unicode 16/17 remain unknown to the tables and fail.
 func idna16Premap(s string) string {
 	if idna.UnicodeVersion >= "16.0.0" || strings.IndexFunc(s, premapped) < 0 {
 		return s
@@ -118,28 +126,39 @@ func idna16Premap(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
+		case !premapped(r):
+			b.WriteRune(r)
+		case idna16Ignored(r):
 		case r == 0x1E9E:
 			b.WriteRune(0xDF)
-		case r == 0x04C0:
-			b.WriteRune(0x04CF)
-		case r == 0x2183:
-			b.WriteRune(0x2184)
-		case r == 0x180E || r >= 0x206A && r <= 0x206F:
-		case r == 0x2F868 || r == 0x2F874 || r == 0x2F91F || r == 0x2F95F || r == 0x2F9BF:
+		case r >= 0x2F800:
 			b.WriteString(norm.NFC.String(string(r)))
 		default:
-			b.WriteRune(r)
+			b.WriteRune(unicode.ToLower(r))
 		}
 	}
 	return b.String()
 }
 
-func premapped(r rune) bool {
-	switch r {
-	case 0x1E9E, 0x04C0, 0x2183, 0x180E, 0x2F868, 0x2F874, 0x2F91F, 0x2F95F, 0x2F9BF:
+func idna16Ignored(r rune) bool {
+	switch {
+	case r == 0x115F, r == 0x1160, r == 0x17B4, r == 0x17B5, r == 0x180E,
+		r >= 0x206A && r <= 0x206F, r == 0x3164, r == 0xFFA0,
+		r >= 0x1D173 && r <= 0x1D17A:
 		return true
 	}
-	return r >= 0x206A && r <= 0x206F
+	return false
+}
+
+func premapped(r rune) bool {
+	switch {
+	case idna16Ignored(r),
+		r >= 0x10A0 && r <= 0x10C5, r == 0x10C7, r == 0x10CD,
+		r == 0x04C0, r == 0x2132, r == 0x2183, r == 0x1E9E,
+		r == 0x2F868, r == 0x2F874, r == 0x2F91F, r == 0x2F95F, r == 0x2F9BF:
+		return true
+	}
+	return false
 }
 
 func endsInNumber(s string) bool {
