@@ -50,3 +50,27 @@ func TestLargeInputsStayLinear(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	inputs := []string{
+		"https://api.example.com/v1/items?limit=10&cursor=abc#frag",
+		"http://user:pass@[::1]:8080/a/../b/./c?q=%20x",
+		"https://bücher.example/straße?ä=ö",
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(inputs[i%len(inputs)], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSearchParams(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		sp := ParseQuery("a=1&b=two+words&c=%C3%A9&a=2")
+		sp.Set("a", "3")
+		sp.Sort()
+		_ = sp.String()
+	}
+}
