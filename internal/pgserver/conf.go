@@ -70,10 +70,11 @@ func renderConf(extra map[string]string, socketDir string) (string, error) {
 	return b.String(), nil
 }
 
-// quoteConf quotes a postgresql.conf value; quotes are doubled and newlines
-// rejected by replacing them with spaces so a value cannot add a setting.
+// quoteConf quotes a postgresql.conf value: quotes doubled, backslashes
+// escaped, line breaks turned into spaces and NULs dropped, so a value
+// cannot end its line and add a setting.
 func quoteConf(v string) string {
-	v = strings.NewReplacer("\n", " ", "\r", " ", `\`, `\\`, "'", "''").Replace(v)
+	v = strings.NewReplacer("\x00", "", "\n", " ", "\r", " ", `\`, `\\`, "'", "''").Replace(v)
 	return "'" + v + "'"
 }
 

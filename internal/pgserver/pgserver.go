@@ -186,6 +186,7 @@ func (s *Server) preferredSocketDir() string {
 	return ""
 }
 
+// socketPath is the longest path postgres creates in a socket dir.
 func (s *Server) socketPath(dir string) string {
 	return filepath.Join(dir, ".s.PGSQL."+s.port+".lock") // the lock file is the longest name
 }
@@ -429,6 +430,11 @@ func (s *Server) prepareSocketDir() error {
 		s.setSocketDir(pref, false)
 		return nil
 	}
+	if s.runAs != nil {
+		if err := checkTraverse(os.TempDir(), s.runAs); err != nil {
+			return fmt.Errorf("private socket directory (data directory path too long for a socket): %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "picloud-pg-")
 	if err != nil {
 		return fmt.Errorf("creating socket directory: %w", err)
@@ -505,7 +511,7 @@ func (s *Server) clearStaleLocks() error {
 		}
 		first, _, _ := strings.Cut(string(b), "\n")
 		pid, _ := strconv.Atoi(strings.TrimSpace(first))
-		if pid > 0 && isPostgresFor(pid, s.cfg.DataDir) {
+		if pid > 0 && isPostgresFor(pid, s.cfg.DataDir, s.serverUID()) {
 			return fmt.Errorf("%w: pid %d holds %s", ErrAlreadyRunning, pid, path)
 		}
 		s.log.Warn("removing stale postgres lock file", "path", path, "pid", pid)
@@ -617,6 +623,7 @@ func (s *Server) kill() {
 // transactions, checkpoint, exit) and waits. When ctx ends first it sends
 // SIGQUIT (immediate shutdown; crash recovery on next start), then kills
 // the process group. Stopping a server that is not running is a no-op.
+// Stop waits for a Start in progress; cancel Start's ctx to abort it.
 func (s *Server) Stop(ctx context.Context) error {
 	s.lifecycle.Lock()
 	defer s.lifecycle.Unlock()
@@ -726,6 +733,14 @@ func (s *Server) chown(path string) error {
 		return fmt.Errorf("changing owner of %s to %s: %w", path, s.runAs.name, err)
 	}
 	return nil
+}
+
+// serverUID is the uid the postgres processes run as.
+func (s *Server) serverUID() uint32 {
+	if s.runAs != nil {
+		return s.runAs.uid
+	}
+	return uint32(os.Geteuid())
 }
 
 func (s *Server) runAsName() string {

@@ -56,9 +56,11 @@ func start(t *testing.T, s *Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	t0 := time.Now()
 	if err := s.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	t.Logf("started in %v", time.Since(t0).Round(time.Millisecond))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -498,4 +500,38 @@ func TestConnStringFor(t *testing.T) {
 	if got := s.ConnStringFor("x"); !strings.Contains(got, "port=5433") {
 		t.Errorf("non-default port missing: %q", got)
 	}
+}
+
+// FuzzRenderConf checks that no setting value can add or change another
+// setting: the rendered file has exactly one line per setting.
+func FuzzRenderConf(f *testing.F) {
+	f.Add("application_name", "x'\nfsync = off")
+	f.Add("shared_buffers", `a\'b`)
+	f.Add("work_mem", "8MB")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		got, err := renderConf(map[string]string{key: value}, "/s")
+		if err != nil {
+			return // invalid names are rejected, which is fine
+		}
+		lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+		settings := 0
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "#") {
+				settings++
+			}
+		}
+		want := len(defaultSettings) + 1 // + unix_socket_directories
+		if _, isDefault := defaultSettings[strings.ToLower(key)]; !isDefault {
+			want++
+		}
+		if settings != want {
+			t.Fatalf("%d setting lines, want %d:\n%s", settings, want, got)
+		}
+		if !strings.Contains(got, "\nunix_socket_directories = '/s'\n") {
+			t.Fatalf("socket dir overridden:\n%s", got)
+		}
+		if strings.ToLower(key) != "fsync" && !strings.Contains(got, "\nfsync = 'on'\n") {
+			t.Fatalf("fsync changed by %q=%q:\n%s", key, value, got)
+		}
+	})
 }

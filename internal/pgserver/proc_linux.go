@@ -1,6 +1,7 @@
 package pgserver
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -47,13 +48,22 @@ func killGroup(p *os.Process) {
 	_ = p.Kill()
 }
 
-// isPostgresFor reports whether pid is a live postgres whose working
-// directory is dataDir (the postmaster chdirs into its data directory).
-func isPostgresFor(pid int, dataDir string) bool {
+// isPostgresFor reports whether pid is a live postgres, run by uid, whose
+// working directory is dataDir (the postmaster chdirs into its data
+// directory). Anything else holding the pid is a reuse after a crash.
+func isPostgresFor(pid int, dataDir string, uid uint32) bool {
 	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
 		return false
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	proc := fmt.Sprintf("/proc/%d", pid)
+	var st syscall.Stat_t
+	if err := syscall.Stat(proc, &st); err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	if st.Uid != uid {
+		return false
+	}
+	cmdline, err := os.ReadFile(proc + "/cmdline")
 	if err != nil {
 		// Alive but unreadable: assume it is ours rather than remove the
 		// lock file of a running server.
@@ -64,7 +74,7 @@ func isPostgresFor(pid int, dataDir string) bool {
 	if !strings.HasPrefix(base, "postgres") && !strings.HasPrefix(base, "postmaster") {
 		return false
 	}
-	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	cwd, err := os.Readlink(proc + "/cwd")
 	if err != nil {
 		return true
 	}

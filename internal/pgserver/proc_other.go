@@ -28,7 +28,7 @@ func killGroup(p *os.Process) { _ = p.Kill() }
 
 // isPostgresFor cannot inspect other processes portably; a live pid is
 // assumed to be ours, and postgres itself removes lock files of dead ones.
-func isPostgresFor(pid int, dataDir string) bool {
+func isPostgresFor(pid int, dataDir string, uid uint32) bool {
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false
