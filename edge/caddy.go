@@ -12,6 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	_ "github.com/caddyserver/caddy/v2/modules/filestorage" // certificate storage
+	_ "github.com/caddyserver/caddy/v2/modules/logging"     // the json log encoder
 )
 
 func init() {
@@ -77,7 +79,7 @@ func (w logWriter) OpenWriter() (io.WriteCloser, error) {
 		return nil, fmt.Errorf("no picloud server registered as %q", w.Instance)
 	}
 	pr, pw := io.Pipe()
-	log := v.(*Server).log.With("component", "caddy")
+	log := v.(*Server).cfg.Logger.With("component", "caddy")
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
