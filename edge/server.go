@@ -88,6 +88,9 @@ type Config struct {
 	MaxConcurrent int
 	// MaxRequestBody bounds a request body handed to a script.
 	MaxRequestBody int64
+	// Dashboard, if set, serves /admin and everything under /admin/ that
+	// the edge does not serve itself.
+	Dashboard http.Handler
 }
 
 // Server is the node's HTTP front door.
@@ -196,6 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(s.versionJ)
 	case p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/"):
 		s.cfg.Admin.ServeHTTP(w, r)
+	case s.cfg.Dashboard != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/")):
+		s.cfg.Dashboard.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/execute/"):
 		s.serveExecute(w, r, reqID, strings.TrimPrefix(p, "/api/v1/execute/"))
 	case route.IsReserved(p):

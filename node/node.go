@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/picloud/picloud/dashboard"
 	"github.com/picloud/picloud/edge"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
@@ -93,6 +94,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
 		Admin:         mgr.Handler(),
+		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
 		Catalog:       catalog{mgr},
 		Logger:        log,
