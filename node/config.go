@@ -42,6 +42,9 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// SecretKey is the base64 key sealing app secrets
+	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
+	SecretKey string
 }
 
 // Defaults returns the configuration of mode before the environment is
@@ -74,6 +77,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	str("PICLOUD_SECRET_KEY", &c.SecretKey)
 	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
