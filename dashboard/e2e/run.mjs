@@ -207,6 +207,23 @@ async function run(browser, base) {
 		await shot('02-apps');
 	});
 
+	await step('create an app; a duplicate slug shows the API error', async () => {
+		await page.getByLabel('Slug').first().fill('e2e-app');
+		await page.getByLabel('Name (optional)').fill('E2E app');
+		await page.getByRole('button', { name: 'Create app' }).click();
+		await page.waitForURL(/\/admin\/apps\/e2e-app$/);
+		await page.getByText('No scripts yet').waitFor();
+		await page.getByRole('link', { name: 'Apps' }).first().click();
+		await page.waitForURL(/\/admin\/apps$/);
+		expect(409, '/api/v1/admin/apps');
+		await page.getByLabel('Slug').first().fill('e2e-app');
+		await page.getByRole('button', { name: 'Create app' }).click();
+		const alert = page.getByRole('alert');
+		await alert.waitFor();
+		const text = await alert.innerText();
+		assert(/already exists/.test(text), `error says ${JSON.stringify(text)}`);
+	});
+
 	await step('scripts of the default app are listed', async () => {
 		await page.getByRole('link', { name: 'default', exact: true }).click();
 		await page.waitForURL(/\/admin\/apps\/default$/);
@@ -351,6 +368,13 @@ async function run(browser, base) {
 		await p.waitForURL(/\/admin\/apps$/);
 		await p.goto(admin('/apps/default/scripts/e2e-hello.js'));
 		await p.locator('.cm-content').waitFor();
+		// A fresh tab has no local copy: the source comes from the API when
+		// the node serves versions, else the editor says it starts anew.
+		const note = await p.getByText('does not serve script source').count();
+		if (note === 0) {
+			const src = await p.locator('.cm-content').innerText();
+			assert(src.includes('"hello "'), `editor shows ${JSON.stringify(src.slice(0, 120))}`);
+		}
 		const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert(overflow <= 1, `page is ${overflow}px wider than the screen`);
 		await p.getByRole('button', { name: 'Menu' }).click();
