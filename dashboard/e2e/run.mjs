@@ -315,12 +315,34 @@ async function run(browser, base) {
 		await page.getByTestId('response-body').filter({ hasText: 'hello pi' }).waitFor();
 	});
 
-	await step('the scripts list shows the new script at v2', async () => {
+	let liveGreeting = '"hello "';
+	let liveVersion = 2;
+	await step('versions: one-click rollback (when the node lists versions)', async () => {
+		const table = page.getByTestId('versions');
+		if ((await table.count()) === 0) {
+			console.log('     (this node does not list versions: skipped)');
+			return;
+		}
+		await table.locator('tr', { hasText: 'first version from the e2e test' }).waitFor();
+		await shot('06-versions');
+		await page.getByRole('button', { name: 'Roll back to version 1' }).click();
+		liveGreeting = '"hi "';
+		liveVersion = 1;
+		await page.getByTestId('deploy-ok').filter({ hasText: 'Rolled back to version 1' }).waitFor();
+		await page.locator('h1 .badge', { hasText: 'v1' }).waitFor();
+		await table.locator('tr', { hasText: 'first version from the e2e test' }).getByText('live').waitFor();
+		const src = await page.locator('.cm-content').innerText();
+		assert(src.includes('"hi "'), `editor after rollback shows ${JSON.stringify(src.slice(0, 160))}`);
+		await page.getByRole('button', { name: 'Send' }).click();
+		await page.getByTestId('response-body').filter({ hasText: 'hi pi' }).waitFor();
+	});
+
+	await step('the scripts list shows the live version', async () => {
 		await page.getByRole('link', { name: 'default' }).click();
 		const row = page.locator('tr', { has: page.getByRole('link', { name: 'e2e-hello.js' }) });
 		await row.waitFor();
 		const text = await row.innerText();
-		assert(text.includes('v2') && text.includes('javascript'), `row ${JSON.stringify(text)}`);
+		assert(text.includes(`v${liveVersion}`) && text.includes('javascript'), `row ${JSON.stringify(text)}, want v${liveVersion}`);
 	});
 
 	await step('node view shows health and version', async () => {
@@ -329,7 +351,7 @@ async function run(browser, base) {
 		const v = await page.getByTestId('version').innerText();
 		const want = await (await fetch(`${base}/version`)).json();
 		assert(v === want.product, `version ${v}, want ${want.product}`);
-		await shot('06-node');
+		await shot('07-node');
 	});
 
 	await step('an expired session returns to login with a message', async () => {
@@ -373,13 +395,13 @@ async function run(browser, base) {
 		const note = await p.getByText('does not serve script source').count();
 		if (note === 0) {
 			const src = await p.locator('.cm-content').innerText();
-			assert(src.includes('"hello "'), `editor shows ${JSON.stringify(src.slice(0, 120))}`);
+			assert(src.includes(liveGreeting), `editor shows ${JSON.stringify(src.slice(0, 120))}`);
 		}
 		const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert(overflow <= 1, `page is ${overflow}px wider than the screen`);
 		await p.getByRole('button', { name: 'Menu' }).click();
 		await p.getByRole('link', { name: 'Node' }).waitFor();
-		await shot('07-phone-editor', p);
+		await shot('08-phone-editor', p);
 		await phone.close();
 	});
 
@@ -392,7 +414,7 @@ async function run(browser, base) {
 			return !expected.some((e) => e.status === st && path === e.path);
 		});
 		// The version-source probe 404s until the node serves source.
-		const tolerated = unexpected.filter((r) => !/\/api\/v1\/admin\/scripts\/[^/]+\/versions\/\d+$/.test(new URL(r.url, base).pathname));
+		const tolerated = unexpected.filter((r) => !/\/api\/v1\/admin\/scripts\/[^/]+\/versions(\/\d+)?$/.test(new URL(r.url, base).pathname));
 		assert(tolerated.length === 0, `unexpected failed requests: ${JSON.stringify(tolerated)}`);
 	});
 }
