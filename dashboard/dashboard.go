@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
 // Base is the path prefix the dashboard is served under; it must match
@@ -25,13 +26,33 @@ const Base = "/admin"
 //go:embed all:dist
 var dist embed.FS
 
-// file is one asset, prepared once at start-up.
+// file is one asset. Its gzip form is made on first request, not at
+// start-up: compressing the editor bundle costs ~100 ms, more on a Pi.
 type file struct {
-	body  []byte
-	gz    []byte // nil when compression does not pay
-	ctype string
-	etag  string
-	cache string
+	body     []byte
+	ctype    string
+	etag     string
+	cache    string
+	tryGzip  bool
+	gzipOnce sync.Once
+	gz       []byte // nil when compression does not pay
+}
+
+// gzipped returns the compressed body, or nil when it is not worth it.
+func (f *file) gzipped() []byte {
+	if !f.tryGzip {
+		return nil
+	}
+	f.gzipOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(f.body)
+		_ = zw.Close()
+		if buf.Len() < len(f.body)*9/10 {
+			f.gz = buf.Bytes()
+		}
+	})
+	return f.gz
 }
 
 // handler serves the prepared files; it is immutable after construction.
@@ -90,15 +111,7 @@ func prepare(p string, body []byte) *file {
 	if strings.HasPrefix(p, "_app/immutable/") {
 		f.cache = "public, max-age=31536000, immutable"
 	}
-	if compressible(f.ctype) && len(body) > 512 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		if buf.Len() < len(body)*9/10 {
-			f.gz = buf.Bytes()
-		}
-	}
+	f.tryGzip = compressible(f.ctype) && len(body) > 512
 	return f
 }
 
@@ -168,12 +181,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Referrer-Policy", "same-origin")
 	}
 	body, etag := f.body, f.etag
-	if f.gz != nil {
+	if gz := f.gzipped(); gz != nil {
 		hd.Add("Vary", "Accept-Encoding")
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			// Each representation has its own strong ETag.
 			hd.Set("Content-Encoding", "gzip")
-			body, etag = f.gz, strings.TrimSuffix(f.etag, `"`)+`-gz"`
+			body, etag = gz, strings.TrimSuffix(f.etag, `"`)+`-gz"`
 		}
 	}
 	hd.Set("ETag", etag)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -193,5 +194,32 @@ func TestEmbeddedBuild(t *testing.T) {
 	}
 	if n < 2 {
 		t.Errorf("index.html names only %d assets under %s/_app/:\n%s", n, Base, html)
+	}
+}
+
+func BenchmarkHandler(b *testing.B) {
+	for b.Loop() {
+		_ = Handler()
+	}
+}
+
+// TestGzipConcurrent: the lazy compression is safe under concurrent first
+// requests (run with -race).
+func TestGzipConcurrent(t *testing.T) {
+	h := testHandler(t)
+	var wg sync.WaitGroup
+	sizes := make([]int, 8)
+	for i := range sizes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sizes[i] = get(h, "GET", "/admin/_app/immutable/entry/app.abc.js", map[string]string{"Accept-Encoding": "gzip"}).Body.Len()
+		}()
+	}
+	wg.Wait()
+	for i, n := range sizes {
+		if n != sizes[0] || n >= len(appJS) {
+			t.Errorf("request %d got %d bytes (first %d, plain %d)", i, n, sizes[0], len(appJS))
+		}
 	}
 }
