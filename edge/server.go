@@ -74,6 +74,9 @@ type Version struct {
 
 // Config configures a Server.
 type Config struct {
+	// Dashboard, if set, serves /admin and everything under /admin/ that
+	// the edge does not serve itself.
+	Dashboard http.Handler
 	// Bind is the HTTP listen address, e.g. 127.0.0.1:8080.
 	Bind string
 	// StorageDir holds Caddy's certificates and locks.
@@ -88,9 +91,6 @@ type Config struct {
 	MaxConcurrent int
 	// MaxRequestBody bounds a request body handed to a script.
 	MaxRequestBody int64
-	// Dashboard, if set, serves /admin and everything under /admin/ that
-	// the edge does not serve itself.
-	Dashboard http.Handler
 }
 
 // Server is the node's HTTP front door.
