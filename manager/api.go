@@ -47,6 +47,7 @@ func (m *Manager) Handler() http.Handler {
 	authed.POST("/scripts", m.handleDeploy)
 	authed.GET("/scripts", m.handleListScripts)
 	authed.GET("/scripts/:id", m.handleGetScript)
+	m.registerLogRoutes(authed)
 	return r
 }
 

@@ -35,6 +35,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// Logs bounds the execution log; zero fields take defaults.
+	Logs LogConfig
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -44,6 +46,7 @@ type Manager struct {
 	log        *slog.Logger
 	sessionTTL time.Duration
 	now        func() time.Time
+	logs       *execLog
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -78,7 +81,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now}, nil
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, logs: newExecLog(cfg.Logs)}, nil
 }
 
 // Close releases the connection pool.

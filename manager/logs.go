@@ -1,0 +1,312 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+)
+
+// registerLogRoutes mounts the execution log endpoints on an authenticated
+// group. Each handler first builds a LogFilter (the app it reads is
+// resolved there), so an authorization check can wrap it per app.
+func (m *Manager) registerLogRoutes(g gin.IRoutes) {
+	g.GET("/executions", m.handleListExecutions)
+	g.GET("/executions/:id", m.handleGetExecution)
+	g.GET("/logs", m.handleListLogs)
+	g.GET("/logs/tail", m.handleTailLogs)
+}
+
+// tailHeartbeat keeps idle streams (and the proxies in between) alive.
+const tailHeartbeat = 15 * time.Second
+
+// logQueryParams are the query parameters the log endpoints accept;
+// anything else is refused so a typo does not silently widen a filter.
+var logQueryParams = map[string]bool{
+	"app": true, "script": true, "execution": true, "level": true, "outcome": true,
+	"since": true, "until": true, "cursor": true, "limit": true, "lines": true,
+}
+
+// logFilter reads the filter query parameters shared by every log endpoint.
+func (m *Manager) logFilter(c *gin.Context) (LogFilter, error) {
+	q := c.Request.URL.Query()
+	for k := range q {
+		if !logQueryParams[k] {
+			return LogFilter{}, &Error{Status: http.StatusBadRequest, Code: "unknown_parameter",
+				Message: fmt.Sprintf("unknown query parameter %q (accepted: app, script, execution, level, outcome, since, until, cursor, limit)", k)}
+		}
+	}
+	ctx := c.Request.Context()
+	f := LogFilter{MinLevel: LevelAny, ExecutionID: q.Get("execution")}
+	if ref := q.Get("app"); ref != "" {
+		app, err := resolveApp(ctx, m.pool, ref)
+		if err != nil {
+			return f, err
+		}
+		f.AppID = app.ID
+	}
+	if ref := q.Get("script"); ref != "" {
+		id, err := m.resolveScriptRef(ctx, f.AppID, ref)
+		if err != nil {
+			return f, err
+		}
+		f.ScriptID = id
+	}
+	if lv := q.Get("level"); lv != "" {
+		n, ok := levelNumber(strings.ToLower(lv))
+		if !ok {
+			return f, invalid("invalid_level", "level %q is not one of debug, info, warn, error", lv)
+		}
+		f.MinLevel = n
+	}
+	if o := q.Get("outcome"); o != "" {
+		if !outcomes[o] {
+			return f, invalid("invalid_outcome", "outcome %q is not one of success, error, timeout, limit", o)
+		}
+		f.Outcome = o
+	}
+	var err error
+	if f.Since, err = parseTimeParam("since", q.Get("since"), m.now()); err != nil {
+		return f, err
+	}
+	if f.Until, err = parseTimeParam("until", q.Get("until"), m.now()); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// resolveScriptRef finds a script by id, or by name within an app.
+func (m *Manager) resolveScriptRef(ctx context.Context, appID, ref string) (string, error) {
+	if uuidPattern.MatchString(ref) {
+		return strings.ToLower(ref), nil
+	}
+	if appID == "" {
+		return "", invalid("script_needs_app", "script %q is a name: give app= too, or the script's id", ref)
+	}
+	var id string
+	err := m.pool.QueryRow(ctx, `SELECT id FROM scripts WHERE app_id = $1 AND name = $2`, appID, ref).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound("script", ref)
+	}
+	if err != nil {
+		return "", fmt.Errorf("looking up script %q: %w", ref, err)
+	}
+	return id, nil
+}
+
+// parseTimeParam accepts RFC 3339 or a duration back from now ("15m").
+func parseTimeParam(name, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, invalid("invalid_time", "%s=%q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor a duration back from now (15m, 2h)", name, v)
+	}
+	return t, nil
+}
+
+// logPage reads cursor and limit.
+func logPage(c *gin.Context) (Page, error) {
+	p := Page{Limit: 50}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return p, invalid("invalid_limit", "limit=%q must be a number from 1 to %d", v, MaxPageSize)
+		}
+		p.Limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return p, invalid("invalid_cursor", "cursor=%q is not a cursor from next_cursor", v)
+		}
+		p.Before = n
+	}
+	return p, nil
+}
+
+func cursorString(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (m *Manager) handleListExecutions(c *gin.Context) {
+	f, err := m.logFilter(c)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	p, err := logPage(c)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	execs, next, err := m.ListExecutions(c.Request.Context(), f, p, c.Query("lines") == "true")
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	if execs == nil {
+		execs = []Execution{}
+	}
+	c.JSON(http.StatusOK, gin.H{"executions": execs, "next_cursor": cursorString(next)})
+}
+
+func (m *Manager) handleGetExecution(c *gin.Context) {
+	execs, _, err := m.ListExecutions(c.Request.Context(), LogFilter{ExecutionID: c.Param("id"), MinLevel: LevelAny}, Page{Limit: 1}, true)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	if len(execs) == 0 {
+		m.abort(c, notFound("execution", c.Param("id")))
+		return
+	}
+	c.JSON(http.StatusOK, execs[0])
+}
+
+func (m *Manager) handleListLogs(c *gin.Context) {
+	f, err := m.logFilter(c)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	p, err := logPage(c)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	lines, next, err := m.ListLogs(c.Request.Context(), f, p)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	if lines == nil {
+		lines = []LogEntry{}
+	}
+	c.JSON(http.StatusOK, gin.H{"logs": lines, "next_cursor": cursorString(next)})
+}
+
+// handleTailLogs streams executions (with their console lines) as
+// Server-Sent Events, one `execution` event each, its id the execution's
+// seq. A client that reconnects with Last-Event-ID gets what it missed
+// first. A stream that falls behind catches up from the database.
+func (m *Manager) handleTailLogs(c *gin.Context) {
+	f, err := m.logFilter(c)
+	if err != nil {
+		m.abort(c, err)
+		return
+	}
+	if !f.Since.IsZero() || !f.Until.IsZero() {
+		m.abort(c, invalid("invalid_parameter", "since and until do not apply to a live tail; list with GET /logs or /executions instead"))
+		return
+	}
+	ctx := c.Request.Context()
+	var last int64
+	if v := c.GetHeader("Last-Event-ID"); v != "" {
+		last, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || last < 0 {
+			m.abort(c, invalid("invalid_last_event_id", "Last-Event-ID %q is not an event id of this stream", v))
+			return
+		}
+	} else if last, err = m.LatestExecutionSeq(ctx); err != nil {
+		m.abort(c, err)
+		return
+	}
+
+	rc := http.NewResponseController(c.Writer)
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	// A first comment commits the headers so the client knows it is
+	// connected before any execution happens.
+	if _, err := fmt.Fprint(c.Writer, ": connected\n\n"); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		m.log.Warn("log tail cannot flush", "err", err)
+		return
+	}
+	send := func(e Execution) error {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(c.Writer, "id: %d\nevent: execution\ndata: %s\n\n", e.Seq, b); err != nil {
+			return err
+		}
+		last = e.Seq
+		return rc.Flush()
+	}
+	heartbeat := time.NewTicker(tailHeartbeat)
+	defer heartbeat.Stop()
+	for {
+		// Subscribe before catching up, so nothing stored in between is
+		// missed; duplicates are skipped by seq.
+		sub := m.logs.bc.subscribe(f)
+		for {
+			execs, _, err := m.ListExecutions(ctx, f, Page{After: last, Asc: true, Limit: MaxPageSize}, true)
+			if err != nil {
+				m.logs.bc.unsubscribe(sub)
+				if ctx.Err() == nil {
+					m.log.Warn("log tail catch-up failed", "err", err)
+				}
+				return
+			}
+			for _, e := range execs {
+				if f.MinLevel > 0 && len(e.Logs) == 0 {
+					continue
+				}
+				if err := send(e); err != nil {
+					m.logs.bc.unsubscribe(sub)
+					return
+				}
+			}
+			if len(execs) < MaxPageSize {
+				break
+			}
+		}
+	stream:
+		for {
+			select {
+			case <-ctx.Done():
+				m.logs.bc.unsubscribe(sub)
+				return
+			case <-heartbeat.C:
+				if _, err := fmt.Fprint(c.Writer, ": ping\n\n"); err != nil || rc.Flush() != nil {
+					m.logs.bc.unsubscribe(sub)
+					return
+				}
+			case e, ok := <-sub.C:
+				if !ok {
+					if sub.lagged.Load() {
+						break stream // catch up from the database
+					}
+					return // the manager is shutting down
+				}
+				if e.Seq <= last {
+					continue
+				}
+				if err := send(e); err != nil {
+					m.logs.bc.unsubscribe(sub)
+					return
+				}
+			}
+		}
+	}
+}
