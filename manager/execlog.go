@@ -185,6 +185,9 @@ func newExecLog(cfg LogConfig) *execLog {
 // RecordExecution queues rec for storage. It never blocks: when the queue
 // is full the record is dropped and counted.
 func (m *Manager) RecordExecution(_ context.Context, rec ExecutionRecord) {
+	if rec.Finished.IsZero() {
+		rec.Finished = time.Now()
+	}
 	select {
 	case m.logs.queue <- rec:
 	default:

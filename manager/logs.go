@@ -227,7 +227,13 @@ func (m *Manager) handleTailLogs(c *gin.Context) {
 		return
 	}
 
-	rc := http.NewResponseController(c.Writer)
+	// gin's Flush silently does nothing when the writer below is not an
+	// http.Flusher (Caddy's only has FlushError), so flush below gin.
+	var below http.ResponseWriter = c.Writer
+	if u, ok := below.(interface{ Unwrap() http.ResponseWriter }); ok {
+		below = u.Unwrap()
+	}
+	rc := http.NewResponseController(below)
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
