@@ -52,6 +52,7 @@ type Manager struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	limiter    *loginLimiter
+	argon      argonCost
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -95,7 +96,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now,
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, argon: defaultArgonCost,
 		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress)}, nil
 }
 

@@ -81,7 +81,7 @@ func (m *Manager) CreateUser(ctx context.Context, username, password, role strin
 	if err := validPassword(password); err != nil {
 		return User{}, err
 	}
-	hash, err := hashPassword(password)
+	hash, err := m.hashPassword(password)
 	if err != nil {
 		return User{}, err
 	}
@@ -209,7 +209,7 @@ func (m *Manager) SetPassword(ctx context.Context, userRef, password, keepToken 
 	if err != nil {
 		return err
 	}
-	hash, err := hashPassword(password)
+	hash, err := m.hashPassword(password)
 	if err != nil {
 		return err
 	}
