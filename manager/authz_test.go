@@ -113,7 +113,7 @@ func endpoints() map[string]endpoint {
 		"POST /scripts": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
 			return "/scripts", map[string]string{"app": rc.app.Slug, "name": "main", "source": "export default {}"}
 		}},
-		"GET /scripts": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/scripts?app=" + rc.app.Slug, nil }},
+		"GET /scripts":     {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/scripts?app=" + rc.app.Slug, nil }},
 		"GET /scripts/:id": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/scripts/" + rc.script.ID, nil }},
 		"DELETE /scripts/:id": {clsScriptWrite, 204, false, func(rc *reqCtx) (string, any) {
 			return "/scripts/" + rc.e.deploy(rc.app.ID, fmt.Sprintf("tmp%d", rc.e.seq())).ID, nil
@@ -163,7 +163,7 @@ func endpoints() map[string]endpoint {
 			return "/users/" + rc.e.freshUser().ID + "/password", map[string]string{"password": "another-password"}
 		}},
 
-		"GET /keys": {clsAccount, 200, false, static("/keys", nil)},
+		"GET /keys":  {clsAccount, 200, false, static("/keys", nil)},
 		"POST /keys": {clsAccount, 201, false, static("/keys", map[string]any{"name": "ci", "scopes": []string{"script:read"}})},
 		"DELETE /keys/:id": {clsAccount, 204, false, func(rc *reqCtx) (string, any) {
 			owner := rc.who.user
