@@ -155,18 +155,18 @@ func TestExecutionLogStoresAndFilters(t *testing.T) {
 		query string
 		want  []string // messages, newest first
 	}{
-		{"all lines", "/logs", []string{"boom", "careful", "details", "hello from a"}},
+		{"all lines", "/logs?app=shop", []string{"boom", "careful", "details", "hello from a"}},
 		{"by app", "/logs?app=shop", []string{"boom", "careful", "details", "hello from a"}},
 		{"by script name", "/logs?app=shop&script=a", []string{"details", "hello from a"}},
 		{"by script id", "/logs?script=" + f.b.ID, []string{"boom", "careful"}},
-		{"min level warn", "/logs?level=warn", []string{"boom", "careful"}},
-		{"min level error", "/logs?level=error", []string{"boom"}},
-		{"level log means info", "/logs?level=log", []string{"boom", "careful", "hello from a"}},
-		{"by outcome", "/logs?outcome=success", []string{"details", "hello from a"}},
-		{"by execution", "/logs?execution=" + errRec.ExecutionID, []string{"boom", "careful"}},
-		{"since 1h", "/logs?since=1h", []string{"boom", "careful", "details", "hello from a"}},
-		{"until an hour ago", "/logs?until=1h", nil},
-		{"since the future", "/logs?since=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil},
+		{"min level warn", "/logs?app=shop&level=warn", []string{"boom", "careful"}},
+		{"min level error", "/logs?app=shop&level=error", []string{"boom"}},
+		{"level log means info", "/logs?app=shop&level=log", []string{"boom", "careful", "hello from a"}},
+		{"by outcome", "/logs?app=shop&outcome=success", []string{"details", "hello from a"}},
+		{"by execution", "/logs?app=shop&execution=" + errRec.ExecutionID, []string{"boom", "careful"}},
+		{"since 1h", "/logs?app=shop&since=1h", []string{"boom", "careful", "details", "hello from a"}},
+		{"until an hour ago", "/logs?app=shop&until=1h", nil},
+		{"since the future", "/logs?app=shop&since=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,7 +185,7 @@ func TestExecutionLogStoresAndFilters(t *testing.T) {
 	}
 
 	var withLines execPage
-	f.get(t, "/executions?outcome=error&lines=true", &withLines)
+	f.get(t, "/executions?app=shop&outcome=error&lines=true", &withLines)
 	if len(withLines.Executions) != 1 || len(withLines.Executions[0].Logs) != 2 || withLines.Executions[0].Logs[0].Message != "careful" {
 		t.Fatalf("executions with lines = %+v", withLines)
 	}
@@ -198,7 +198,7 @@ func TestExecutionLogStoresAndFilters(t *testing.T) {
 		t.Fatalf("unknown execution = %d", st)
 	}
 	var levelSel execPage
-	f.get(t, "/executions?level=error", &levelSel)
+	f.get(t, "/executions?app=shop&level=error", &levelSel)
 	if len(levelSel.Executions) != 1 || levelSel.Executions[0].ID != errRec.ExecutionID {
 		t.Fatalf("executions with an error line = %+v", levelSel)
 	}
@@ -212,17 +212,18 @@ func TestExecutionLogRefusesBadQueries(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"limit too big", "/logs?limit=201", 422, "invalid_limit"},
-		{"limit zero", "/executions?limit=0", 422, "invalid_limit"},
-		{"bad cursor", "/logs?cursor=abc", 422, "invalid_cursor"},
-		{"bad level", "/logs?level=loud", 422, "invalid_level"},
-		{"bad outcome", "/executions?outcome=meh", 422, "invalid_outcome"},
-		{"bad time", "/logs?since=yesterday", 422, "invalid_time"},
+		{"limit too big", "/logs?app=shop&limit=201", 422, "invalid_limit"},
+		{"limit zero", "/executions?app=shop&limit=0", 422, "invalid_limit"},
+		{"bad cursor", "/logs?app=shop&cursor=abc", 422, "invalid_cursor"},
+		{"bad level", "/logs?app=shop&level=loud", 422, "invalid_level"},
+		{"bad outcome", "/executions?app=shop&outcome=meh", 422, "invalid_outcome"},
+		{"bad time", "/logs?app=shop&since=yesterday", 422, "invalid_time"},
 		{"unknown app", "/logs?app=nope", 404, "not_found"},
-		{"script name without app", "/logs?script=a", 422, "script_needs_app"},
+		{"no app means default", "/logs?script=a", 404, "not_found"},
+		{"unknown script id", "/logs?script=00000000-0000-0000-0000-000000000000", 404, "not_found"},
 		{"unknown script", "/logs?app=shop&script=zzz", 404, "not_found"},
 		{"unknown parameter", "/logs?lvl=warn", 400, "unknown_parameter"},
-		{"since on a tail", "/logs/tail?since=1h", 422, "invalid_parameter"},
+		{"since on a tail", "/logs/tail?app=shop&since=1h", 422, "invalid_parameter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,11 +279,11 @@ func TestExecutionLogPaging(t *testing.T) {
 		t.Fatalf("%d pages, %d lines, first %q last %q", pages, len(seen), seen[0], seen[len(seen)-1])
 	}
 	var page execPage
-	f.get(t, "/executions", &page)
+	f.get(t, "/executions?app=shop", &page)
 	if len(page.Executions) != 50 || page.NextCursor == "" {
 		t.Fatalf("default page has %d executions, cursor %q", len(page.Executions), page.NextCursor)
 	}
-	f.get(t, "/executions?limit=200", &page)
+	f.get(t, "/executions?app=shop&limit=200", &page)
 	if len(page.Executions) != 200 {
 		t.Fatalf("limit=200 gave %d", len(page.Executions))
 	}
@@ -535,5 +536,62 @@ func TestBroadcasterCutsOffSlowSubscribers(t *testing.T) {
 	}
 	if _, ok := <-b.subscribe(LogFilter{}).C; ok {
 		t.Fatal("a closed broadcaster accepted a subscription")
+	}
+}
+
+// logEndpoints are the execution log rows of the authorization matrix.
+// They use clsScriptRead: every role and key scope of the matrix that
+// grants script:read grants logs:read too, and no other.
+func logEndpoints() map[string]endpoint {
+	// stored writes one execution of rc's script synchronously.
+	stored := func(rc *reqCtx) string {
+		id := fmt.Sprintf("matrix-%d", rc.e.seq())
+		rc.e.m.writeBatch(context.Background(), []ExecutionRecord{{ExecutionID: id, AppID: rc.app.ID, ScriptID: rc.script.ID,
+			Version: 1, Method: "GET", Path: "/main", Status: 200, Outcome: "success", Finished: time.Now(),
+			Lines: []ConsoleLine{line("info", "matrix")}}})
+		return id
+	}
+	return map[string]endpoint{
+		"GET /executions": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) {
+			return "/executions?app=" + rc.app.Slug, nil
+		}},
+		"GET /executions/:id": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) {
+			return "/executions/" + stored(rc), nil
+		}},
+		"GET /logs": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) {
+			return "/logs?script=" + rc.script.ID, nil
+		}},
+		"GET /logs/tail": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) {
+			// A closed broadcaster ends the stream after its catch-up, so
+			// the matrix can read the whole answer.
+			rc.e.m.logs.bc.close()
+			return "/logs/tail?app=" + rc.app.Slug, nil
+		}},
+	}
+}
+
+func TestExecutionLogsAreIsolatedBetweenApps(t *testing.T) {
+	e, a, b, _ := matrixFixture(t)
+	ctx := context.Background()
+	scripts, err := e.m.Scripts(ctx, b.ID)
+	if err != nil || len(scripts) != 1 {
+		t.Fatal(scripts, err)
+	}
+	e.m.writeBatch(ctx, []ExecutionRecord{{ExecutionID: "secret-b", AppID: b.ID, ScriptID: scripts[0].ID, Version: 1,
+		Method: "GET", Path: "/main", Status: 200, Outcome: "success", Lines: []ConsoleLine{line("info", "b's secret")}}})
+	editor := e.login("editor") // editor of A only
+	for _, path := range []string{
+		"/executions?app=" + b.Slug, "/logs?app=" + b.Slug, "/logs?script=" + scripts[0].ID,
+		"/executions/secret-b", "/logs/tail?app=" + b.Slug,
+	} {
+		st, body := e.send(e.request(editor, "GET", path, nil), nil)
+		if st != http.StatusNotFound || strings.Contains(string(body), "b's secret") {
+			t.Errorf("GET %s as editor of %s: %d %s, want 404", path, a.Slug, st, body)
+		}
+	}
+	// A's script id with B's app still shows nothing of B.
+	var page logPageBody
+	if st, _ := e.send(e.request(e.login("owner"), "GET", "/logs?app="+a.Slug+"&script="+scripts[0].ID, nil), &page); st != 200 || len(page.Logs) != 0 {
+		t.Errorf("B's script under app A: %d %+v", st, page.Logs)
 	}
 }

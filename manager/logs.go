@@ -15,13 +15,13 @@ import (
 )
 
 // registerLogRoutes mounts the execution log endpoints on an authenticated
-// group. Each handler first builds a LogFilter (the app it reads is
-// resolved there), so an authorization check can wrap it per app.
+// group. Every handler checks CapLogsRead on the one app it reads, in
+// logFilter or handleGetExecution.
 func (m *Manager) registerLogRoutes(g gin.IRoutes) {
-	g.GET("/executions", m.handleListExecutions)
-	g.GET("/executions/:id", m.handleGetExecution)
-	g.GET("/logs", m.handleListLogs)
-	g.GET("/logs/tail", m.handleTailLogs)
+	g.GET("/executions", m.h(m.handleListExecutions))
+	g.GET("/executions/:id", m.h(m.handleGetExecution))
+	g.GET("/logs", m.h(m.handleListLogs))
+	g.GET("/logs/tail", m.h(m.handleTailLogs))
 }
 
 // tailHeartbeat keeps idle streams (and the proxies in between) alive.
@@ -45,19 +45,33 @@ func (m *Manager) logFilter(c *gin.Context) (LogFilter, error) {
 	}
 	ctx := c.Request.Context()
 	f := LogFilter{MinLevel: LevelAny, ExecutionID: q.Get("execution")}
-	if ref := q.Get("app"); ref != "" {
-		app, err := resolveApp(ctx, m.pool, ref)
+	appRef, scriptRef := q.Get("app"), q.Get("script")
+	if appRef == "" && uuidPattern.MatchString(scriptRef) {
+		// A script id alone names its app.
+		if err := m.scriptFor(c, scriptRef, CapLogsRead); err != nil {
+			return f, err
+		}
+		appID, err := m.ScriptApp(ctx, scriptRef)
+		if err != nil {
+			return f, err
+		}
+		f.AppID, f.ScriptID = appID, strings.ToLower(scriptRef)
+	} else {
+		if appRef == "" {
+			appRef = "default"
+		}
+		app, err := m.appFor(c, appRef, CapLogsRead)
 		if err != nil {
 			return f, err
 		}
 		f.AppID = app.ID
-	}
-	if ref := q.Get("script"); ref != "" {
-		id, err := m.resolveScriptRef(ctx, f.AppID, ref)
-		if err != nil {
-			return f, err
+		if scriptRef != "" {
+			id, err := m.resolveScriptRef(ctx, app.ID, scriptRef)
+			if err != nil {
+				return f, err
+			}
+			f.ScriptID = id
 		}
-		f.ScriptID = id
 	}
 	if lv := q.Get("level"); lv != "" {
 		n, ok := levelNumber(strings.ToLower(lv))
@@ -82,13 +96,11 @@ func (m *Manager) logFilter(c *gin.Context) (LogFilter, error) {
 	return f, nil
 }
 
-// resolveScriptRef finds a script by id, or by name within an app.
+// resolveScriptRef finds a script by id, or by name within an app. An id
+// of another app's script is kept: the filter's app makes it match nothing.
 func (m *Manager) resolveScriptRef(ctx context.Context, appID, ref string) (string, error) {
 	if uuidPattern.MatchString(ref) {
 		return strings.ToLower(ref), nil
-	}
-	if appID == "" {
-		return "", invalid("script_needs_app", "script %q is a name: give app= too, or the script's id", ref)
 	}
 	var id string
 	err := m.pool.QueryRow(ctx, `SELECT id FROM scripts WHERE app_id = $1 AND name = $2`, appID, ref).Scan(&id)
@@ -143,88 +155,85 @@ func cursorString(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-func (m *Manager) handleListExecutions(c *gin.Context) {
+func (m *Manager) handleListExecutions(c *gin.Context) error {
 	f, err := m.logFilter(c)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	p, err := logPage(c)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	execs, next, err := m.ListExecutions(c.Request.Context(), f, p, c.Query("lines") == "true")
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	if execs == nil {
 		execs = []Execution{}
 	}
 	c.JSON(http.StatusOK, gin.H{"executions": execs, "next_cursor": cursorString(next)})
+	return nil
 }
 
-func (m *Manager) handleGetExecution(c *gin.Context) {
-	execs, _, err := m.ListExecutions(c.Request.Context(), LogFilter{ExecutionID: c.Param("id"), MinLevel: LevelAny}, Page{Limit: 1}, true)
+func (m *Manager) handleGetExecution(c *gin.Context) error {
+	id := c.Param("id")
+	execs, _, err := m.ListExecutions(c.Request.Context(), LogFilter{ExecutionID: id, MinLevel: LevelAny}, Page{Limit: 1}, true)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	if len(execs) == 0 {
-		m.abort(c, notFound("execution", c.Param("id")))
-		return
+		return notFound("execution", id)
+	}
+	if err := checkApp(c, execs[0].AppID, id, CapLogsRead); errors.Is(err, ErrNotFound) {
+		return notFound("execution", id)
+	} else if err != nil {
+		return err
 	}
 	c.JSON(http.StatusOK, execs[0])
+	return nil
 }
 
-func (m *Manager) handleListLogs(c *gin.Context) {
+func (m *Manager) handleListLogs(c *gin.Context) error {
 	f, err := m.logFilter(c)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	p, err := logPage(c)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	lines, next, err := m.ListLogs(c.Request.Context(), f, p)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	if lines == nil {
 		lines = []LogEntry{}
 	}
 	c.JSON(http.StatusOK, gin.H{"logs": lines, "next_cursor": cursorString(next)})
+	return nil
 }
 
 // handleTailLogs streams executions (with their console lines) as
 // Server-Sent Events, one `execution` event each, its id the execution's
 // seq. A client that reconnects with Last-Event-ID gets what it missed
 // first. A stream that falls behind catches up from the database.
-func (m *Manager) handleTailLogs(c *gin.Context) {
+func (m *Manager) handleTailLogs(c *gin.Context) error {
 	f, err := m.logFilter(c)
 	if err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 	if !f.Since.IsZero() || !f.Until.IsZero() {
-		m.abort(c, invalid("invalid_parameter", "since and until do not apply to a live tail; list with GET /logs or /executions instead"))
-		return
+		return invalid("invalid_parameter", "since and until do not apply to a live tail; list with GET /logs or /executions instead")
 	}
 	ctx := c.Request.Context()
 	var last int64
 	if v := c.GetHeader("Last-Event-ID"); v != "" {
 		last, err = strconv.ParseInt(v, 10, 64)
 		if err != nil || last < 0 {
-			m.abort(c, invalid("invalid_last_event_id", "Last-Event-ID %q is not an event id of this stream", v))
-			return
+			return invalid("invalid_last_event_id", "Last-Event-ID %q is not an event id of this stream", v)
 		}
 	} else if last, err = m.LatestExecutionSeq(ctx); err != nil {
-		m.abort(c, err)
-		return
+		return err
 	}
 
 	// gin's Flush silently does nothing when the writer below is not an
@@ -242,11 +251,11 @@ func (m *Manager) handleTailLogs(c *gin.Context) {
 	// A first comment commits the headers so the client knows it is
 	// connected before any execution happens.
 	if _, err := fmt.Fprint(c.Writer, ": connected\n\n"); err != nil {
-		return
+		return nil
 	}
 	if err := rc.Flush(); err != nil {
 		m.log.Warn("log tail cannot flush", "err", err)
-		return
+		return nil
 	}
 	send := func(e Execution) error {
 		b, err := json.Marshal(e)
@@ -272,7 +281,7 @@ func (m *Manager) handleTailLogs(c *gin.Context) {
 				if ctx.Err() == nil {
 					m.log.Warn("log tail catch-up failed", "err", err)
 				}
-				return
+				return nil
 			}
 			for _, e := range execs {
 				if f.MinLevel > 0 && len(e.Logs) == 0 {
@@ -280,7 +289,7 @@ func (m *Manager) handleTailLogs(c *gin.Context) {
 				}
 				if err := send(e); err != nil {
 					m.logs.bc.unsubscribe(sub)
-					return
+					return nil
 				}
 			}
 			if len(execs) < MaxPageSize {
@@ -292,25 +301,25 @@ func (m *Manager) handleTailLogs(c *gin.Context) {
 			select {
 			case <-ctx.Done():
 				m.logs.bc.unsubscribe(sub)
-				return
+				return nil
 			case <-heartbeat.C:
 				if _, err := fmt.Fprint(c.Writer, ": ping\n\n"); err != nil || rc.Flush() != nil {
 					m.logs.bc.unsubscribe(sub)
-					return
+					return nil
 				}
 			case e, ok := <-sub.C:
 				if !ok {
 					if sub.lagged.Load() {
 						break stream // catch up from the database
 					}
-					return // the manager is shutting down
+					return nil // the manager is shutting down
 				}
 				if e.Seq <= last {
 					continue
 				}
 				if err := send(e); err != nil {
 					m.logs.bc.unsubscribe(sub)
-					return
+					return nil
 				}
 			}
 		}

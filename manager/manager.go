@@ -35,6 +35,13 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// LoginWindow, LoginFailuresPerAccount and LoginFailuresPerAddress
+	// throttle password guessing: after that many failed logins within the
+	// window, further attempts are refused with 429 until it slides by.
+	// Zero means 15 minutes, 10 and 50.
+	LoginWindow             time.Duration
+	LoginFailuresPerAccount int
+	LoginFailuresPerAddress int
 	// Logs bounds the execution log; zero fields take defaults.
 	Logs LogConfig
 }
@@ -46,6 +53,8 @@ type Manager struct {
 	log        *slog.Logger
 	sessionTTL time.Duration
 	now        func() time.Time
+	limiter    *loginLimiter
+	argon      argonCost
 	logs       *execLog
 }
 
@@ -59,6 +68,15 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
+	if cfg.LoginFailuresPerAccount <= 0 {
+		cfg.LoginFailuresPerAccount = 10
+	}
+	if cfg.LoginFailuresPerAddress <= 0 {
+		cfg.LoginFailuresPerAddress = 50
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
@@ -81,7 +99,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, logs: newExecLog(cfg.Logs)}, nil
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, argon: defaultArgonCost,
+		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
+		logs:    newExecLog(cfg.Logs)}, nil
 }
 
 // Close releases the connection pool.
