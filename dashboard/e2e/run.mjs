@@ -200,9 +200,6 @@ async function run(browser, base) {
 		await page.getByLabel('Password').fill(PASSWORD);
 		await page.getByRole('button', { name: 'Log in' }).click();
 		await page.waitForURL(/\/admin\/apps$/);
-		// Until the node lists apps, the page falls back to "default".
-		expect(404, '/api/v1/admin/apps');
-		expect(405, '/api/v1/admin/apps');
 		await page.getByRole('link', { name: 'default', exact: true }).waitFor();
 		await shot('02-apps');
 	});
@@ -215,6 +212,7 @@ async function run(browser, base) {
 		await page.getByText('No scripts yet').waitFor();
 		await page.getByRole('link', { name: 'Apps' }).first().click();
 		await page.waitForURL(/\/admin\/apps$/);
+		await page.getByRole('link', { name: 'e2e-app', exact: true }).waitFor();
 		expect(409, '/api/v1/admin/apps');
 		await page.getByLabel('Slug').first().fill('e2e-app');
 		await page.getByRole('button', { name: 'Create app' }).click();
@@ -316,18 +314,12 @@ async function run(browser, base) {
 	});
 
 	let liveGreeting = '"hello "';
-	let liveVersion = 2;
-	await step('versions: one-click rollback (when the node lists versions)', async () => {
+	await step('versions: one-click rollback', async () => {
 		const table = page.getByTestId('versions');
-		if ((await table.count()) === 0) {
-			console.log('     (this node does not list versions: skipped)');
-			return;
-		}
 		await table.locator('tr', { hasText: 'first version from the e2e test' }).waitFor();
 		await shot('06-versions');
 		await page.getByRole('button', { name: 'Roll back to version 1' }).click();
 		liveGreeting = '"hi "';
-		liveVersion = 1;
 		await page.getByTestId('deploy-ok').filter({ hasText: 'Rolled back to version 1' }).waitFor();
 		await page.locator('h1 .badge', { hasText: 'v1' }).waitFor();
 		await table.locator('tr', { hasText: 'first version from the e2e test' }).getByText('live').waitFor();
@@ -342,7 +334,8 @@ async function run(browser, base) {
 		const row = page.locator('tr', { has: page.getByRole('link', { name: 'e2e-hello.js' }) });
 		await row.waitFor();
 		const text = await row.innerText();
-		assert(text.includes(`v${liveVersion}`) && text.includes('javascript'), `row ${JSON.stringify(text)}, want v${liveVersion}`);
+		// Rolled back: version 1 is live again.
+		assert(text.includes('v1') && text.includes('javascript'), `row ${JSON.stringify(text)}, want v1`);
 	});
 
 	await step('node view shows health and version', async () => {
@@ -390,13 +383,9 @@ async function run(browser, base) {
 		await p.waitForURL(/\/admin\/apps$/);
 		await p.goto(admin('/apps/default/scripts/e2e-hello.js'));
 		await p.locator('.cm-content').waitFor();
-		// A fresh tab has no local copy: the source comes from the API when
-		// the node serves versions, else the editor says it starts anew.
-		const note = await p.getByText('does not serve script source').count();
-		if (note === 0) {
-			const src = await p.locator('.cm-content').innerText();
-			assert(src.includes(liveGreeting), `editor shows ${JSON.stringify(src.slice(0, 120))}`);
-		}
+		// A fresh tab has no local copy: the live source comes from the API.
+		const src = await p.locator('.cm-content').innerText();
+		assert(src.includes(liveGreeting), `editor shows ${JSON.stringify(src.slice(0, 120))}`);
 		const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert(overflow <= 1, `page is ${overflow}px wider than the screen`);
 		await p.getByRole('button', { name: 'Menu' }).click();
@@ -413,9 +402,7 @@ async function run(browser, base) {
 			const path = new URL(r.url, base).pathname;
 			return !expected.some((e) => e.status === st && path === e.path);
 		});
-		// The version-source probe 404s until the node serves source.
-		const tolerated = unexpected.filter((r) => !/\/api\/v1\/admin\/scripts\/[^/]+\/versions(\/\d+)?$/.test(new URL(r.url, base).pathname));
-		assert(tolerated.length === 0, `unexpected failed requests: ${JSON.stringify(tolerated)}`);
+		assert(unexpected.length === 0, `unexpected failed requests: ${JSON.stringify(unexpected)}`);
 	});
 }
 
