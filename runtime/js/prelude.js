@@ -6,6 +6,9 @@
   "use strict";
 
   const INTERNAL = Symbol("internal"); // unforgeable constructor token
+  // goja lacks Symbol.asyncIterator; esbuild's for-await helper falls back
+  // to Symbol.for("Symbol.asyncIterator"), so both name the same symbol.
+  if (!Symbol.asyncIterator) Object.defineProperty(Symbol, "asyncIterator", { value: Symbol.for("Symbol.asyncIterator") });
   const enc = (s) => new Uint8Array(native.utf8Encode(String(s)));
   const dec = (b) => native.decode(native.newDecoder(), b, false, false, false);
   const isBufferSource = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
