@@ -42,6 +42,9 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// HTTPAllowPrivate lets scripts' fetch() reach loopback and private
+	// addresses (PICLOUD_HTTP_ALLOW_PRIVATE=1/true); for development only.
+	HTTPAllowPrivate bool
 }
 
 // Defaults returns the configuration of mode before the environment is
@@ -74,6 +77,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	if v := getenv("PICLOUD_HTTP_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PICLOUD_HTTP_ALLOW_PRIVATE=%q is not a boolean", v))
+		}
+		c.HTTPAllowPrivate = b
+	}
 	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		pgDone = pg.Done()
 	}
 
-	engine, err := runtime.New(runtime.Config{Logger: log})
+	engine, err := runtime.New(runtime.Config{Logger: log, Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}

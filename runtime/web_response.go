@@ -75,6 +75,10 @@ func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w 
 	for i := 0; i+1 < len(hdrPairs); i += 2 {
 		h.Add(hdrPairs[i], hdrPairs[i+1])
 	}
+	// The engine frames the body itself, as Workers does.
+	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"} {
+		h.Del(k)
+	}
 	if reader := parts.Get("3"); !goja.IsNull(reader) {
 		return e.stream(ctx, in, req, w, status, reader)
 	}
@@ -82,7 +86,7 @@ func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w 
 	if b := parts.Get("2"); !goja.IsNull(b) && !goja.IsUndefined(b) {
 		body = bytesOf(vm, b)
 	}
-	if h.Get("Content-Length") == "" && !bodyless(status) {
+	if !bodyless(status) {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	w.WriteHeader(status)
@@ -103,8 +107,6 @@ func bodyless(status int) bool {
 // status line when a chunk fails, so errors end the response early.
 func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w http.ResponseWriter, status int, reader goja.Value) (int, error) {
 	vm := in.vm
-	h := w.Header()
-	h.Del("Content-Length")
 	rc := http.NewResponseController(w)
 	w.WriteHeader(status)
 	_ = rc.Flush()
