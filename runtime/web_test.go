@@ -235,7 +235,7 @@ return [hex(sig), ok, bad, key.algorithm.hash.name, key.type, exp, use, new Uint
 			code: `const log = []; setTimeout(() => log.push("t2"), 80); const id = setTimeout(() => log.push("never"), 5); clearTimeout(id);
 setTimeout(() => log.push("t1"), 1); queueMicrotask(() => log.push("micro")); Promise.resolve().then(() => log.push("then")); log.push("sync");
 let n = 0; await new Promise(r => { const iv = setInterval(() => { n++; if (n === 3) { clearInterval(iv); r() } }, 2) });
-await scheduler.wait(30); return [log, n]`,
+await scheduler.wait(200); return [log, n]`,
 			want: `[["sync","micro","then","t1","t2"],3]`},
 		{name: "abort signal",
 			code: `const c = new AbortController(); let fired = 0; c.signal.addEventListener("abort", () => fired++); c.abort(); c.abort();
