@@ -35,6 +35,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// SecretKey seals app secrets (AES-256-GCM, SecretKeySize bytes). It
+	// is held by the node outside the database.
+	SecretKey []byte
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -43,6 +46,7 @@ type Manager struct {
 	compiler   Compiler
 	log        *slog.Logger
 	sessionTTL time.Duration
+	secretKey  []byte
 	now        func() time.Time
 }
 
@@ -78,7 +82,11 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now}, nil
+	if cfg.SecretKey != nil && len(cfg.SecretKey) != SecretKeySize {
+		pool.Close()
+		return nil, fmt.Errorf("secret key must be %d bytes, got %d", SecretKeySize, len(cfg.SecretKey))
+	}
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now}, nil
 }
 
 // Close releases the connection pool.

@@ -45,6 +45,9 @@ type Config struct {
 	// HTTPAllowPrivate lets scripts' fetch() reach loopback and private
 	// addresses (PICLOUD_HTTP_ALLOW_PRIVATE=1/true); for development only.
 	HTTPAllowPrivate bool
+	// SecretKey is the base64 key sealing app secrets
+	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
+	SecretKey string
 }
 
 // Defaults returns the configuration of mode before the environment is
@@ -77,6 +80,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	str("PICLOUD_SECRET_KEY", &c.SecretKey)
 	if v := getenv("PICLOUD_HTTP_ALLOW_PRIVATE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
