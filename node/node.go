@@ -70,7 +70,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
-	engine, err := runtime.New(runtime.Config{Logger: log, Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
+	binds := &bindings{}
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	binds.mgr = mgr
 	defer mgr.Close()
 	if err := mgr.Seed(ctx); err != nil {
 		return err
