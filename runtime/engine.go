@@ -328,19 +328,19 @@ func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http
 	}
 
 	ret, err := in.fetch(in.handler, request, env, ectx)
+	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	result := ret
-	ret, err = in.loop.await(ctx, ret)
+	result, err := in.loop.await(ctx, ret)
 	if err != nil {
 		return 0, err
 	}
-	status, err := e.respond(ctx, in, req, w, ret)
+	status, err := e.respond(ctx, in, req, w, result)
 	if err != nil {
 		return status, err
 	}
-	return status, e.afterResponse(ctx, in, result)
+	return status, e.afterResponse(ctx, in)
 }
 
 func scriptError(err error) error {

@@ -148,13 +148,23 @@ func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w h
 	}
 }
 
-// afterResponse runs ctx.waitUntil work to its end within the wall time,
-// then logs promise rejections nobody handled.
-func (e *Engine) afterResponse(ctx context.Context, in *instance, handlerResult goja.Value) error {
+// logUnhandled logs the promise rejections nobody handled, except the
+// handler's own result, whose rejection is the execution's error.
+func (e *Engine) logUnhandled(in *instance, handlerResult goja.Value) {
 	x := in.exec
-	if hp, ok := handlerResult.Export().(*goja.Promise); ok {
-		delete(x.unhandled, hp) // its rejection is the execution's error
+	if handlerResult != nil {
+		if hp, ok := handlerResult.Export().(*goja.Promise); ok {
+			delete(x.unhandled, hp)
+		}
 	}
+	for p := range x.unhandled {
+		x.addLog("error", "Uncaught (in promise) "+rejection(p.Result()))
+	}
+	x.unhandled = nil
+}
+
+// afterResponse runs ctx.waitUntil work to its end within the wall time.
+func (e *Engine) afterResponse(ctx context.Context, in *instance) error {
 	waitAll, _ := goja.AssertFunction(in.hooks.Get("waitAll"))
 	p, err := waitAll(goja.Undefined())
 	var werr error
@@ -165,9 +175,5 @@ func (e *Engine) afterResponse(ctx context.Context, in *instance, handlerResult 
 			werr = fmt.Errorf("ctx.waitUntil: %w", err)
 		}
 	}
-	for p := range x.unhandled {
-		x.addLog("error", "Uncaught (in promise) "+rejection(p.Result()))
-	}
-	x.unhandled = nil
 	return werr
 }
