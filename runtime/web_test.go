@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -403,12 +405,21 @@ export default { fetch() { inner() } }`,
 	}
 }
 
-// TestWebDatesAreUTC runs with the process zone set elsewhere: scripts
-// still see UTC.
+// TestWebDatesAreUTC re-runs itself with TZ set to +05:30 (time.Local
+// cannot be changed safely inside a process): scripts still see UTC.
 func TestWebDatesAreUTC(t *testing.T) {
-	saved := time.Local
-	time.Local = time.FixedZone("X", 5*3600+1800)
-	defer func() { time.Local = saved }()
+	if os.Getenv("PICLOUD_TEST_TZ_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWebDatesAreUTC$", "-test.v")
+		cmd.Env = append(os.Environ(), "TZ=Asia/Kolkata", "PICLOUD_TEST_TZ_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestWebDatesAreUTC/utc") {
+			t.Fatalf("child with TZ=Asia/Kolkata: %v\n%s", err, out)
+		}
+		return
+	}
+	if _, off := time.Now().Zone(); off != 5*3600+1800 {
+		t.Fatalf("the child runs with offset %d, not +05:30: the test would prove nothing", off)
+	}
 	e := newTestEngine(t, Config{})
 	runJSCases(t, e, []jsCase{{name: "utc",
 		code: `const d = new Date(2024, 0, 2, 3, 4, 5); const p = new Date("2024-01-02T03:04:05");
