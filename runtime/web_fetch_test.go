@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,32 @@ func TestCheckAddr(t *testing.T) {
 				t.Fatalf("checkAddr(%s) = %v, want allowed %v", tc.ip, err, tc.allowed)
 			}
 		})
+	}
+}
+
+// TestWebFetchEndsWithExecution checks that a fetch still in flight when
+// the handler returns is cancelled: its goroutine and connection go away.
+func TestWebFetchEndsWithExecution(t *testing.T) {
+	srv := upstream(t)
+	e := newTestEngine(t, Config{Outbound: OutboundConfig{AllowPrivate: true}})
+	s := deployed(t, "abandon", `export default { fetch() { fetch("`+srv.URL+`/slow").catch(() => {}); return new Response("done") } }`, "")
+	before := goruntime.NumGoroutine()
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		if _, err := e.Execute(context.Background(), &ExecRequest{Script: s, Method: "GET", URL: "http://x/"}, httptest.NewRecorder()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("executions waited for their abandoned fetches: %s", d)
+	}
+	e.client.CloseIdleConnections()
+	deadline := time.Now().Add(time.Second) // /slow would hold them for 2s
+	for goruntime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before, %d after", before, goruntime.NumGoroutine())
+		}
+		time.Sleep(20 * time.Millisecond)
+		e.client.CloseIdleConnections()
 	}
 }
