@@ -67,6 +67,11 @@ func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w 
 	}
 	parts := out.ToObject(vm)
 	status := int(parts.Get("0").ToInteger())
+	if status < 200 || status > 599 {
+		// Only reachable through internals (a fetched 1xx, Response.error):
+		// net/http would panic or send an interim response.
+		return 0, fmt.Errorf("%w: the handler returned a Response with status %d", ErrScript, status)
+	}
 	var hdrPairs []string
 	if err := vm.ExportTo(parts.Get("1"), &hdrPairs); err != nil {
 		return 0, fmt.Errorf("reading response headers: %w", err)

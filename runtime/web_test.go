@@ -374,6 +374,8 @@ export default { fetch() { inner() } }`,
 		{name: "non-response", wantErr: ErrScript, source: `export default { fetch() { return {status: 200} } }`,
 			wantLogs: []string{`^error: .*not a Response`}},
 		{name: "response error", wantErr: ErrScript, source: `export default { fetch() { return Response.error() } }`},
+		{name: "status outside 200-599 through internals", wantErr: ErrScript,
+			source: `export default { fetch() { return Response._fromFetch({status: 0, statusText: "", headers: [], body: new ArrayBuffer(0), url: "", redirected: false}) } }`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
