@@ -71,7 +71,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
-	engine, err := runtime.New(runtime.Config{Logger: log})
+	binds := &bindings{}
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
@@ -79,6 +81,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	binds.mgr = mgr
 	defer mgr.Close()
 	if err := mgr.Seed(ctx); err != nil {
 		return err
