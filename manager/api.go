@@ -103,9 +103,8 @@ func (m *Manager) router() *gin.Engine {
 	a.POST("/keys", m.h(m.handleCreateKey))
 	a.DELETE("/keys/:id", m.h(m.handleDeleteKey))
 
-	// Execution logs (GET /logs..., SSE tail) are registered here on a,
-	// each handler gated with m.appFor(c, ref, CapLogsRead) or
-	// m.scriptFor(c, id, CapLogsRead), and documented in openapi.json.
+	// Execution logs (logs.go): each handler gated with CapLogsRead.
+	m.registerLogRoutes(a)
 	return r
 }
 

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -306,6 +307,7 @@ func orderedRoutes(m *Manager) []string {
 func TestAuthorizationMatrix(t *testing.T) {
 	e, a, _, callers := matrixFixture(t)
 	eps := endpoints()
+	maps.Copy(eps, logEndpoints())
 	routes := orderedRoutes(e.m)
 	seen := map[string]bool{}
 	for _, k := range routes {
