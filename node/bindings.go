@@ -11,7 +11,8 @@ import (
 
 // bindings resolves the env bindings the runtime does not handle itself.
 // Secrets are decrypted per execution for the app of that execution; kv
-// comes with its own wiring. mgr is set once the manager is open, before
+// KV namespaces are bound to the app of the execution too: two apps binding
+// the same namespace name see two different namespaces. mgr is set once the manager is open, before
 // the edge serves anything.
 type bindings struct{ mgr *manager.Manager }
 
@@ -32,6 +33,14 @@ func (b *bindings) Bind(ctx context.Context, call runtime.CallInfo, spec runtime
 			return runtime.BindingValue{}, nil // unset: env.NAME is null
 		}
 		return runtime.BindingValue{Value: string(v)}, nil
+	case "kv":
+		var cfg struct {
+			Namespace string `json:"namespace"`
+		}
+		if err := json.Unmarshal(spec.Config, &cfg); err != nil {
+			return runtime.BindingValue{}, fmt.Errorf("reading kv binding: %w", err)
+		}
+		return kvBinding(b.mgr, call.AppID, cfg.Namespace), nil
 	}
 	return runtime.BindingValue{}, fmt.Errorf("%w %q", runtime.ErrUnknownBinding, spec.Type)
 }

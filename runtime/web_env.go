@@ -38,6 +38,9 @@ type AsyncMethod func(ctx context.Context, args []any) (any, error)
 type BindingValue struct {
 	Value   any
 	Methods map[string]AsyncMethod
+	// Wrap names a prelude class that gives Methods their standard API:
+	// "kv" makes a KVNamespace of methods _get, _put, _delete and _list.
+	Wrap string
 }
 
 // BindingProvider resolves the binding types the engine does not handle
@@ -93,16 +96,20 @@ func (e *Engine) buildEnv(ctx context.Context, in *instance, req *ExecRequest) (
 			if err != nil {
 				return nil, fmt.Errorf("binding %s: %w", name, err)
 			}
-			_ = env.Set(name, e.bindingObject(in, bv))
+			obj, err := e.bindingObject(in, bv)
+			if err != nil {
+				return nil, fmt.Errorf("binding %s: %w", name, err)
+			}
+			_ = env.Set(name, obj)
 		}
 	}
 	return env, nil
 }
 
-func (e *Engine) bindingObject(in *instance, bv BindingValue) goja.Value {
+func (e *Engine) bindingObject(in *instance, bv BindingValue) (goja.Value, error) {
 	vm := in.vm
 	if bv.Methods == nil {
-		return toJS(vm, bv.Value)
+		return toJS(vm, bv.Value), nil
 	}
 	o := vm.NewObject()
 	for name, m := range bv.Methods {
@@ -114,7 +121,14 @@ func (e *Engine) bindingObject(in *instance, bv BindingValue) goja.Value {
 			return in.goAsync(func(ctx context.Context) (any, error) { return m(ctx, args) })
 		})
 	}
-	return o
+	switch bv.Wrap {
+	case "":
+		return o, nil
+	case "kv":
+		wrap, _ := goja.AssertFunction(in.hooks.Get("wrapKV"))
+		return wrap(goja.Undefined(), o)
+	}
+	return nil, fmt.Errorf("unknown binding wrapper %q", bv.Wrap)
 }
 
 // goAsync runs fn on its own goroutine and returns a promise settled on

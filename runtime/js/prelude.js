@@ -1397,6 +1397,80 @@
   // ---- hooks for the Go side, kept off the global object ----------------------
 
   let waits = [];
+  // KVNamespace gives a kv binding the Workers KV API over the node's
+  // native store methods (_get, _put, _delete, _list), which take and give
+  // bytes and JSON text so that conversions by type happen here.
+  const kvTypes = ["text", "json", "arrayBuffer", "stream"];
+  function kvType(opt) {
+    const type = opt == null ? "text" : typeof opt === "string" ? opt : (opt.type ?? "text");
+    if (!kvTypes.includes(type)) throw new TypeError(`Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".`);
+    return type;
+  }
+  function kvDecode(bytes, type) {
+    if (bytes == null) return null;
+    const u8 = new Uint8Array(bytes);
+    switch (type) {
+      case "text": return dec(u8);
+      case "json": return JSON.parse(dec(u8));
+      case "arrayBuffer": return toAB(u8);
+      default: return bytesStream(u8);
+    }
+  }
+  async function kvEncode(value) {
+    if (typeof value === "string") return enc(value);
+    if (isBufferSource(value)) return copyBytes(value);
+    if (value instanceof ReadableStream) return new Uint8Array(await new Response(value).arrayBuffer());
+    throw new TypeError("KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.");
+  }
+  const kvNative = new WeakMap();
+  class KVNamespace {
+    constructor(token, native) {
+      if (token !== INTERNAL) throw new TypeError("Illegal constructor");
+      kvNative.set(this, native);
+    }
+    async get(key, opt) {
+      const type = kvType(opt);
+      const [bytes] = await kvNative.get(this)._get(String(key));
+      return kvDecode(bytes, type);
+    }
+    async getWithMetadata(key, opt) {
+      const type = kvType(opt);
+      const [bytes, meta] = await kvNative.get(this)._get(String(key));
+      return { value: kvDecode(bytes, type), metadata: meta == null ? null : JSON.parse(meta), cacheStatus: null };
+    }
+    async put(key, value, options = {}) {
+      const bytes = await kvEncode(value);
+      const o = options ?? {};
+      const meta = o.metadata === undefined ? null : JSON.stringify(o.metadata);
+      await kvNative.get(this)._put(String(key), bytes, Number(o.expiration ?? 0), Number(o.expirationTtl ?? 0), meta);
+    }
+    async delete(key) { await kvNative.get(this)._delete(String(key)); }
+    async list(options = {}) {
+      const o = options ?? {};
+      const page = JSON.parse(await kvNative.get(this)._list(String(o.prefix ?? ""), Number(o.limit ?? 1000), String(o.cursor ?? "")));
+      page.cacheStatus = null;
+      return page;
+    }
+    // collection is the original PiCloud's handle style: JSON values in a
+    // named collection, stored as keys "<name>:<key>" of this namespace.
+    collection(name) {
+      const ns = this, prefix = String(name) + ":";
+      if (!name || String(name).includes(":")) throw new TypeError("collection names must be non-empty and contain no ':'");
+      return Object.freeze({
+        get: (key) => ns.get(prefix + key, "json"),
+        set: (key, value, options) => ns.put(prefix + key, JSON.stringify(value), options),
+        has: async (key) => (await ns.get(prefix + key, "arrayBuffer")) !== null,
+        delete: (key) => ns.delete(prefix + key),
+        list: async (o = {}) => {
+          const page = await ns.list({ ...o, prefix: prefix + (o.prefix ?? "") });
+          page.keys = page.keys.map((k) => ({ ...k, name: k.name.slice(prefix.length) }));
+          return page;
+        },
+      });
+    }
+  }
+  Object.defineProperty(KVNamespace.prototype, Symbol.toStringTag, { value: "KVNamespace" });
+
   // waitAll settles once every waitUntil promise has (including ones added
   // meanwhile), or is null when there are none.
   function waitAll() {
@@ -1441,5 +1515,6 @@
     },
     cancelStream(reader, reason) { reader.cancel(reason).catch(() => {}); },
     reportError,
+    wrapKV(native) { return new KVNamespace(INTERNAL, native); },
   };
 })
