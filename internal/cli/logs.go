@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,8 +174,8 @@ func (r *runner) printExecution(e execution) error {
 	}
 	r.out.printf("%s  %s %s  %d  %s  %.1fms  %s/%s v%d\n",
 		e.StartedAt.Local().Format("2006-01-02 15:04:05"), e.Method, e.Path, e.Status, e.Outcome, e.DurationMS, e.App, name, e.Version)
-	if e.Error != "" {
-		r.out.printf("    error  %s\n", e.Error)
+	if e.Error != "" && !slices.ContainsFunc(e.Logs, func(l logLine) bool { return l.Message == e.Error }) {
+		r.out.printf("    error  %s\n", strings.ReplaceAll(e.Error, "\n", "\n           "))
 	}
 	for _, l := range e.Logs {
 		r.out.printf("    %-5s  %s\n", l.Level, strings.ReplaceAll(l.Message, "\n", "\n           "))
