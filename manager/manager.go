@@ -35,6 +35,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// SecretKey seals app secrets (AES-256-GCM, SecretKeySize bytes). It
+	// is held by the node outside the database.
+	SecretKey []byte
 	// LoginWindow, LoginFailuresPerAccount and LoginFailuresPerAddress
 	// throttle password guessing: after that many failed logins within the
 	// window, further attempts are refused with 429 until it slides by.
@@ -52,6 +55,7 @@ type Manager struct {
 	compiler   Compiler
 	log        *slog.Logger
 	sessionTTL time.Duration
+	secretKey  []byte
 	now        func() time.Time
 	limiter    *loginLimiter
 	argon      argonCost
@@ -99,7 +103,11 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, argon: defaultArgonCost,
+	if cfg.SecretKey != nil && len(cfg.SecretKey) != SecretKeySize {
+		pool.Close()
+		return nil, fmt.Errorf("secret key must be %d bytes, got %d", SecretKeySize, len(cfg.SecretKey))
+	}
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
 		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
 		logs:    newExecLog(cfg.Logs)}, nil
 }

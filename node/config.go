@@ -45,6 +45,9 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// SecretKey is the base64 key sealing app secrets
+	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
+	SecretKey string
 	// Logs bounds the execution log per app (PICLOUD_LOG_RETAIN_EXECUTIONS,
 	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
 	// manager's defaults.
@@ -81,6 +84,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	str("PICLOUD_SECRET_KEY", &c.SecretKey)
 	for key, dst := range map[string]*int{
 		"PICLOUD_LOG_RETAIN_EXECUTIONS": &c.Logs.RetainExecutions,
 		"PICLOUD_LOG_RETAIN_LINES":      &c.Logs.RetainLines,

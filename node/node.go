@@ -67,11 +67,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		pgDone = pg.Done()
 	}
 
+	secretKey, err := loadSecretKey(cfg.SecretKey, dataDir)
+	if err != nil {
+		return err
+	}
 	engine, err := runtime.New(runtime.Config{Logger: log})
 	if err != nil {
 		return err
 	}
-	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs})
+	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey})
 	if err != nil {
 		return err
 	}
