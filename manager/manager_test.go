@@ -26,7 +26,7 @@ func (fakeCompiler) Compile(_ context.Context, source, _ string) (string, error)
 	return "compiled:" + source, nil
 }
 
-func open(t *testing.T) *Manager {
+func open(t testing.TB) *Manager {
 	t.Helper()
 	m, err := Open(context.Background(), Config{DatabaseURL: pgtest.DSN(t), Compiler: fakeCompiler{}})
 	if err != nil {

@@ -15,7 +15,7 @@ const testPassword = "password-123"
 
 // apiEnv is a manager behind a real HTTP server, with users of every role.
 type apiEnv struct {
-	t      *testing.T
+	t      testing.TB
 	m      *Manager
 	srv    *httptest.Server
 	client *http.Client
@@ -24,7 +24,7 @@ type apiEnv struct {
 	n      int
 }
 
-func newAPIEnv(t *testing.T) *apiEnv {
+func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
 	m := open(t)
 	// Cheap hashes: the cost is not what these tests are about, and
