@@ -595,3 +595,37 @@ func TestExecutionLogsAreIsolatedBetweenApps(t *testing.T) {
 		t.Errorf("B's script under app A: %d %+v", st, page.Logs)
 	}
 }
+
+// BenchmarkExecutionLogWrite measures the writer's cost per execution
+// (two console lines each) in batches of 128, against real Postgres.
+func BenchmarkExecutionLogWrite(b *testing.B) {
+	ctx := context.Background()
+	m, err := Open(ctx, Config{DatabaseURL: pgtest.DSN(b), Compiler: fakeCompiler{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	app, err := m.CreateApp(ctx, "bench", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := m.Deploy(ctx, DeployInput{App: "bench", Name: "s", Source: "x"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]ExecutionRecord, 128)
+	for i := range batch {
+		batch[i] = ExecutionRecord{ExecutionID: fmt.Sprint(i), AppID: app.ID, ScriptID: d.ID, Version: 1, Method: "GET",
+			Path: "/bench", Status: 200, Outcome: "success", Duration: time.Millisecond,
+			Lines: []ConsoleLine{line("info", "handling the request"), line("warn", "something to look at")}}
+	}
+	b.ResetTimer()
+	for range b.N {
+		m.writeBatch(ctx, batch)
+	}
+	b.StopTimer()
+	if st := m.ExecutionLogStats(); st.Failed != 0 || st.Written != int64(128*b.N) {
+		b.Fatalf("stats %+v", st)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(128*b.N)/1000, "µs/execution")
+}
