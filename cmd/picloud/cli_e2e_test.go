@@ -200,6 +200,24 @@ func TestCLIEndToEnd(t *testing.T) {
 	if out := c.must("logs", "greet"); !strings.Contains(out, "POST /api/v1/execute/"+greetID+"  200  success") || !strings.Contains(out, "info   greeting Pi") {
 		t.Fatalf("logs:\n%s", out)
 	}
+	// A script id finds its logs without --app.
+	c.must("deploy", write("other.js", "export default { fetch() { console.log('in shop'); return new Response('ok'); } };\n"), "--app", "shop")
+	var shopScripts []struct{ ID string }
+	if err := json.Unmarshal([]byte(c.must("scripts", "ls", "--app", "shop", "--json")), &shopScripts); err != nil || len(shopScripts) != 1 {
+		t.Fatalf("shop scripts: %+v %v", shopScripts, err)
+	}
+	c.must("invoke", shopScripts[0].ID)
+	deadline = time.Now().Add(10 * time.Second)
+	for got = ""; !strings.Contains(got, "in shop") && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		got = c.must("logs", shopScripts[0].ID)
+	}
+	if !strings.Contains(got, "shop/other v1") {
+		t.Fatalf("logs by script id:\n%s", got)
+	}
+	c.must("apps", "rm", "shop", "--force")
+	c.must("apps", "create", "shop")
+
 	// ... and by the admin API.
 	token := login(t, base, "alice", "s3cret-pass")
 	areq, _ := http.NewRequest(http.MethodGet, base+"/api/v1/admin/logs?app=default&script=greet&level=info", nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,6 +44,13 @@ func cmdLogs(ctx context.Context, r *runner, args []string) error {
 	q := url.Values{"app": {*appRef}}
 	if s := f.arg(0); s != "" {
 		q.Set("script", s)
+		// A script id names its app; an --app left at its default must
+		// not hide the script's logs.
+		appSet := r.env.Getenv("PICLOUD_APP") != ""
+		f.Visit(func(fl *flag.Flag) { appSet = appSet || fl.Name == "app" })
+		if uuidRe.MatchString(s) && !appSet {
+			q.Del("app")
+		}
 	}
 	if *level != "" {
 		q.Set("level", *level)
