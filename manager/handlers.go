@@ -482,7 +482,11 @@ func (m *Manager) handleUpdateRoute(c *gin.Context) error {
 		return err
 	}
 	var in struct {
-		Script, Method, Host, Path, Dispatch *string
+		Script   *string `json:"script"`
+		Method   *string `json:"method"`
+		Host     *string `json:"host"`
+		Path     *string `json:"path"`
+		Dispatch *string `json:"dispatch"`
 	}
 	if err := bindJSON(c, &in); err != nil {
 		return err

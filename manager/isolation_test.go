@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -43,9 +44,14 @@ func TestCrossAppIsolation(t *testing.T) {
 	if len(members) != 4 {
 		t.Fatalf("expected 4 callers confined to app A, got %d", len(members))
 	}
+	eps := endpoints()
+	maps.Copy(eps, logEndpoints())
 	n := 0
 	for _, k := range orderedRoutes(e.m) {
-		ep := endpoints()[k]
+		ep, ok := eps[k]
+		if !ok {
+			t.Fatalf("%s is not in the matrix", k)
+		}
 		if ep.class < clsAppRead {
 			continue
 		}

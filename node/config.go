@@ -45,6 +45,9 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// SessionTTLHours is the sliding lifetime of admin login sessions
+	// (PICLOUD_SESSION_TTL_HOURS, default 24).
+	SessionTTLHours int
 	// SecretKey is the base64 key sealing app secrets
 	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
 	SecretKey string
@@ -57,7 +60,7 @@ type Config struct {
 // Defaults returns the configuration of mode before the environment is
 // applied.
 func Defaults(mode Mode) Config {
-	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin"}
+	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24}
 	switch mode {
 	case ModeDev:
 		c.Bind = "127.0.0.1:8080"
@@ -110,6 +113,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PICLOUD_MAX_CONCURRENT_EXECUTIONS=%q is not a number", v))
 		}
 		c.MaxConcurrent = n
+	}
+	if v := getenv("PICLOUD_SESSION_TTL_HOURS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("PICLOUD_SESSION_TTL_HOURS=%q is not a positive number of hours", v))
+		}
+		c.SessionTTLHours = n
 	}
 	return c, errors.Join(errs...)
 }

@@ -22,11 +22,13 @@ var usage = `usage: picloud <command>
 node commands:
   dev       run a single local node: data in ./.picloud, HTTP on 127.0.0.1:8080
   agent     run the node agent (what systemd starts on every Pi)
+  admin     reset-password <user>: recover an account (database access, node stopped)
   version   print the version
 
 node environment: PICLOUD_BIND, PICLOUD_DATA_DIR, DATABASE_URL, PICLOUD_ADMIN_USER,
 PICLOUD_ADMIN_PASSWORD, PICLOUD_MAX_CONCURRENT_EXECUTIONS, PICLOUD_LOG_LEVEL,
-PICLOUD_LOG_RETAIN_EXECUTIONS, PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE
+PICLOUD_LOG_RETAIN_EXECUTIONS, PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE,
+PICLOUD_SESSION_TTL_HOURS
 
 ` + cli.Usage() + `
 client environment: PICLOUD_URL, PICLOUD_TOKEN, PICLOUD_APP (see docs/cli.md)
@@ -44,6 +46,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "dev", "agent":
 		return serve(node.Mode(args[0]), getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(args[1:], getenv, os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "picloud %s (api %d, sdk %s)\n", node.ProductVersion, node.APIVersion, node.SDKVersion)
 		return 0
