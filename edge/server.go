@@ -74,6 +74,9 @@ type Version struct {
 
 // Config configures a Server.
 type Config struct {
+	// Dashboard, if set, serves /admin and everything under /admin/ that
+	// the edge does not serve itself.
+	Dashboard http.Handler
 	// Bind is the HTTP listen address, e.g. 127.0.0.1:8080.
 	Bind string
 	// StorageDir holds Caddy's certificates and locks.
@@ -196,6 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(s.versionJ)
 	case p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/"):
 		s.cfg.Admin.ServeHTTP(w, r)
+	case s.cfg.Dashboard != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/")):
+		s.cfg.Dashboard.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/execute/"):
 		s.serveExecute(w, r, reqID, strings.TrimPrefix(p, "/api/v1/execute/"))
 	case route.IsReserved(p):

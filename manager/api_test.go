@@ -1,8 +1,10 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -563,5 +565,51 @@ func TestSessionSlidingTTL(t *testing.T) {
 	}
 	if slid := expiry().Sub(first); slid < 29*time.Minute {
 		t.Fatalf("expiry slid by %v, want about 30m", slid)
+	}
+}
+
+func TestErrorEnvelopeEverywhere(t *testing.T) {
+	e := newAPIEnv(t)
+	tok := e.login("owner")
+	e.app("default")
+	big := map[string]string{"slug": strings.Repeat("x", maxRequestBody)}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+		code               string
+	}{
+		{"unknown path", "GET", "/nope", nil, 404, "not_found"},
+		{"wrong method", "PUT", "/apps", nil, 405, "method_not_allowed"},
+		{"unknown field", "POST", "/apps", map[string]any{"slug": "a", "owner": "me"}, 400, "invalid_json"},
+		{"trailing data", "POST", "/apps", json.RawMessage(`{"slug":"a"}{"slug":"b"}`), 400, "invalid_json"},
+		{"too large", "POST", "/apps", big, 413, "body_too_large"},
+		{"bad force", "DELETE", "/apps/default?force=maybe", nil, 400, "invalid_query"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := e.request(tok, tc.method, tc.path, nil)
+			if raw, ok := tc.body.(json.RawMessage); ok {
+				req = e.request(tok, tc.method, tc.path, nil)
+				req.Body = io.NopCloser(bytes.NewReader(raw))
+			} else if tc.body != nil {
+				req = e.request(tok, tc.method, tc.path, tc.body)
+			}
+			st, b := e.send(req, nil)
+			var eb errBody
+			_ = json.Unmarshal(b, &eb)
+			if st != tc.status || eb.Error.Code != tc.code {
+				t.Fatalf("%d %s, want %d %s", st, b, tc.status, tc.code)
+			}
+		})
+	}
+	// The cookie session learns its CSRF token from /auth/me.
+	req := e.request("", "GET", "/auth/me", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: tok})
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+		Auth      string `json:"auth"`
+	}
+	if st, _ := e.send(req, &me); st != 200 || me.CSRFToken != csrfToken(tok) || me.Auth != "session" {
+		t.Fatalf("me via cookie: %d %+v", st, me)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/picloud/picloud/dashboard"
 	"github.com/picloud/picloud/edge"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
@@ -71,7 +72,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
-	engine, err := runtime.New(runtime.Config{Logger: log})
+	binds := &bindings{}
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
@@ -80,6 +83,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	binds.mgr = mgr
 	defer mgr.Close()
 	if err := mgr.Seed(ctx); err != nil {
 		return err
@@ -104,6 +108,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
 		Admin:         mgr.Handler(),
+		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
 		Catalog:       catalog{mgr},
 		Recorder:      recorder{mgr},
