@@ -592,6 +592,10 @@ func (e *Engine) env(vm *goja.Runtime, raw json.RawMessage) (*goja.Object, error
 }
 
 func scriptError(err error) error {
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return so
+	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		return fmt.Errorf("%w: uncaught exception: %s", ErrScript, ex.String())
