@@ -196,6 +196,7 @@ func (m *Manager) handleDeploy(c *gin.Context) {
 		Source   string          `json:"source"`
 		Language string          `json:"language"`
 		Bindings json.RawMessage `json:"bindings"`
+		Limits   json.RawMessage `json:"limits"`
 		Message  string          `json:"message"`
 	}
 	if err := bindJSON(c, &in); err != nil {
@@ -208,7 +209,7 @@ func (m *Manager) handleDeploy(c *gin.Context) {
 	}
 	d, err := m.Deploy(c.Request.Context(), DeployInput{
 		App: in.App, Name: in.Name, Source: in.Source, Language: in.Language,
-		Bindings: in.Bindings, Message: in.Message, AuthorID: currentUser(c).ID,
+		Bindings: in.Bindings, Limits: in.Limits, Message: in.Message, AuthorID: currentUser(c).ID,
 	})
 	if err != nil {
 		m.abort(c, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/migrations"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// LimitCeilings bound per-script sandbox overrides; zero means
+	// limits.Ceilings.
+	LimitCeilings limits.Limits
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -44,6 +48,7 @@ type Manager struct {
 	log        *slog.Logger
 	sessionTTL time.Duration
 	now        func() time.Time
+	ceilings   limits.Limits
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -78,7 +83,10 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now}, nil
+	if cfg.LimitCeilings == (limits.Limits{}) {
+		cfg.LimitCeilings = limits.Ceilings
+	}
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now, ceilings: cfg.LimitCeilings}, nil
 }
 
 // Close releases the connection pool.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/picloud/picloud/internal/limits"
 )
 
 // Mode says which command runs the node.
@@ -42,12 +44,15 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// LimitCeilings bound per-script sandbox overrides
+	// (PICLOUD_LIMIT_CEILINGS, a JSON object over limits.Ceilings).
+	LimitCeilings limits.Limits
 }
 
 // Defaults returns the configuration of mode before the environment is
 // applied.
 func Defaults(mode Mode) Config {
-	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin"}
+	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", LimitCeilings: limits.Ceilings}
 	switch mode {
 	case ModeDev:
 		c.Bind = "127.0.0.1:8080"
@@ -80,6 +85,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PICLOUD_MAX_CONCURRENT_EXECUTIONS=%q is not a number", v))
 		}
 		c.MaxConcurrent = n
+	}
+	if v := getenv("PICLOUD_LIMIT_CEILINGS"); v != "" {
+		lc, err := limits.ParseCeilings(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.LimitCeilings = lc
 	}
 	return c, errors.Join(errs...)
 }

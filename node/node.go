@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/manager"
@@ -66,11 +67,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		pgDone = pg.Done()
 	}
 
-	engine, err := runtime.New(runtime.Config{Logger: log})
+	// HeapCap: above this node heap the biggest-growing script is stopped
+	// even within its own memory limit (sized for a 1 GB Pi).
+	engine, err := runtime.New(runtime.Config{Logger: log, HeapCap: 512 << 20})
 	if err != nil {
 		return err
 	}
-	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log})
+	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, LimitCeilings: cfg.LimitCeilings})
 	if err != nil {
 		return err
 	}
@@ -94,7 +97,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		StorageDir:    filepath.Join(dataDir, "caddy"),
 		Admin:         mgr.Handler(),
 		Executor:      engine,
-		Catalog:       catalog{mgr},
+		Catalog:       catalog{mgr: mgr, ceilings: cfg.LimitCeilings},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
 		Version: edge.Version{
@@ -156,7 +159,10 @@ func (c compiler) Compile(ctx context.Context, source, language string) (string,
 }
 
 // catalog adapts the manager to the edge's Catalog.
-type catalog struct{ mgr *manager.Manager }
+type catalog struct {
+	mgr      *manager.Manager
+	ceilings limits.Limits
+}
 
 func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) {
 	s, err := c.mgr.Script(ctx, id)
@@ -166,7 +172,13 @@ func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) 
 	if err != nil {
 		return runtime.Script{}, err
 	}
-	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code, Bindings: s.Bindings}, nil
+	// Overrides were checked on deploy; ceilings lowered since clamp them.
+	lim, err := limits.Resolve(limits.Defaults, s.Limits, c.ceilings)
+	if err != nil {
+		return runtime.Script{}, fmt.Errorf("script %s: %w", id, err)
+	}
+	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code,
+		Bindings: s.Bindings, Limits: lim}, nil
 }
 
 func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
