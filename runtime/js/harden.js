@@ -83,12 +83,13 @@
   // The override mistake: assigning obj.toString = f fails when an
   // inherited toString is frozen. These common ones become accessors
   // whose setter defines an own property on the receiver instead.
+  // Only names commonly assigned on instances: an accessor costs a call
+  // on every read, so hot methods (push, call, then, hasOwnProperty) stay
+  // data properties.
   const overridable = [
-    [Object.prototype, ["constructor", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable"]],
-    [Function.prototype, ["constructor", "toString", "call", "apply", "bind"]],
+    [Object.prototype, ["constructor", "toString", "toLocaleString", "valueOf"]],
+    [Function.prototype, ["toString"]],
     [Error.prototype, ["constructor", "name", "message", "toString"]],
-    [Promise.prototype, ["constructor", "then"]],
-    [Array.prototype, ["constructor", "toString", "push", "join"]],
   ];
   for (const [obj, names] of overridable) {
     for (const name of names) {
@@ -106,25 +107,30 @@
     }
   }
 
+  // Indexed loops and one descriptor lookup per property: this walk is
+  // most of what a new runtime costs.
   const seen = new Set();
-  function harden(o) {
-    if (o === null || (typeof o !== "object" && typeof o !== "function") || o === global || seen.has(o)) return;
-    seen.add(o);
-    if (!isFrozen(o)) freezeObj(o);
-    harden(getProto(o));
-    for (const k of ownKeys(o)) {
-      const d = getOwn(o, k);
-      if ("value" in d) harden(d.value);
-      else { harden(d.get); harden(d.set); }
-    }
-  }
-  for (const k of ownKeys(global)) {
-    const d = getOwn(global, k);
+  const stack = [];
+  const push = (v) => { if (v !== null && (typeof v === "object" || typeof v === "function") && v !== global && !seen.has(v)) { seen.add(v); stack.push(v); } };
+  const gk = ownKeys(global);
+  for (let i = 0; i < gk.length; i++) {
+    const k = gk[i], d = getOwn(global, k);
     if (d.configurable) {
       if ("value" in d) defineProperty(global, k, { value: d.value, writable: false, enumerable: d.enumerable, configurable: false });
       else defineProperty(global, k, { configurable: false });
     }
-    if ("value" in d) harden(d.value);
+    if ("value" in d) push(d.value);
   }
-  harden(getProto(global));
+  push(getProto(global));
+  while (stack.length > 0) {
+    const o = stack.pop();
+    freezeObj(o);
+    push(getProto(o));
+    const ks = ownKeys(o);
+    for (let i = 0; i < ks.length; i++) {
+      const d = getOwn(o, ks[i]);
+      if ("value" in d) push(d.value);
+      else { push(d.get); push(d.set); }
+    }
+  }
 })
