@@ -310,6 +310,7 @@ func (e *Engine) hardenRuntime(in *instance) error {
 				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", what, n)})
 		}
 	})
+	installJSONParse(vm)
 	fn, err := vm.RunProgram(e.harden)
 	if err != nil {
 		return fmt.Errorf("running harden: %w", err)
