@@ -118,7 +118,7 @@ func TestHostileScripts(t *testing.T) {
 	}{
 		{name: "infinite-loop", source: `for (;;) {}`, limits: fast, wantStatus: 500, wantCode: "script_limit", wantLog: "limit cpu_time_ms=300"},
 		{name: "deep-recursion", source: `const f = (n) => f(n + 1) + 1; return f(0);`, wantStatus: 500, wantCode: "script_limit", wantLog: "limit call_depth="},
-		{name: "memory-bomb-arrays", source: `const a = []; for (;;) a.push(new Float64Array(1 << 20));`, limits: map[string]any{"memory_bytes": 32 << 20},
+		{name: "memory-bomb-arrays", source: `const a = []; for (;;) a.push(new Float64Array(1 << 20));`, limits: map[string]any{"memory_bytes": 32 << 20, "cpu_time_ms": 10000},
 			wantStatus: 500, wantCode: "script_limit", wantLog: "limit memory_bytes=33554432"},
 		{name: "memory-bomb-strings", source: `const s = "x".repeat(1 << 20); const a = []; for (;;) a.push(s + a.length);`,
 			wantStatus: 500, wantCode: "script_limit", wantLog: "limit memory_bytes="},
