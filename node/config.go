@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/picloud/picloud/internal/limits"
+	"github.com/picloud/picloud/manager"
 )
 
 // Mode says which command runs the node.
@@ -44,6 +46,13 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// SecretKey is the base64 key sealing app secrets
+	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
+	SecretKey string
+	// Logs bounds the execution log per app (PICLOUD_LOG_RETAIN_EXECUTIONS,
+	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
+	// manager's defaults.
+	Logs manager.LogConfig
 	// LimitCeilings bound per-script sandbox overrides
 	// (PICLOUD_LIMIT_CEILINGS, a JSON object over limits.Ceilings).
 	LimitCeilings limits.Limits
@@ -79,6 +88,26 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	str("PICLOUD_SECRET_KEY", &c.SecretKey)
+	for key, dst := range map[string]*int{
+		"PICLOUD_LOG_RETAIN_EXECUTIONS": &c.Logs.RetainExecutions,
+		"PICLOUD_LOG_RETAIN_LINES":      &c.Logs.RetainLines,
+	} {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a positive number", key, v))
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("PICLOUD_LOG_RETAIN_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("PICLOUD_LOG_RETAIN_AGE=%q is not a positive duration (e.g. 72h)", v))
+		}
+		c.Logs.RetainAge = d
+	}
 	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -67,13 +67,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		pgDone = pg.Done()
 	}
 
+	secretKey, err := loadSecretKey(cfg.SecretKey, dataDir)
+	if err != nil {
+		return err
+	}
 	// HeapCap: above this node heap the biggest-growing script is stopped
 	// even within its own memory limit (sized for a 1 GB Pi).
 	engine, err := runtime.New(runtime.Config{Logger: log, HeapCap: 512 << 20})
 	if err != nil {
 		return err
 	}
-	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, LimitCeilings: cfg.LimitCeilings})
+	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey, LimitCeilings: cfg.LimitCeilings})
 	if err != nil {
 		return err
 	}
@@ -92,12 +96,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		fmt.Fprintf(out, "Created the first admin: username %q, password %q (shown once; change it after logging in)\n", boot.Username, boot.Password)
 	}
 
+	// The execution log outlives the HTTP server (deferred stop runs after
+	// srv.Stop) so executions finishing while it drains are kept.
+	go mgr.RunExecutionLog(ctx)
+	defer mgr.StopExecutionLog()
+
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
 		Admin:         mgr.Handler(),
 		Executor:      engine,
 		Catalog:       catalog{mgr: mgr, ceilings: cfg.LimitCeilings},
+		Recorder:      recorder{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
 		Version: edge.Version{
@@ -194,4 +204,30 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
 	}
 	return r, nil
+}
+
+// recorder adapts the manager's execution log to the edge's recorder.
+type recorder struct{ mgr *manager.Manager }
+
+func (r recorder) RecordExecution(ctx context.Context, rec edge.ExecutionRecord) {
+	lines := make([]manager.ConsoleLine, len(rec.Result.Logs))
+	for i, l := range rec.Result.Logs {
+		lines[i] = manager.ConsoleLine{Time: l.Time, Level: l.Level, Message: l.Message}
+	}
+	var msg string
+	if rec.Err != nil {
+		msg = rec.Err.Error()
+	}
+	outcome := string(rec.Result.Outcome)
+	if outcome == "" {
+		outcome = string(runtime.OutcomeError)
+		if rec.Err == nil {
+			outcome = string(runtime.OutcomeSuccess)
+		}
+	}
+	r.mgr.RecordExecution(ctx, manager.ExecutionRecord{
+		ExecutionID: rec.ExecutionID, RequestID: rec.RequestID, AppID: rec.AppID, ScriptID: rec.ScriptID,
+		Version: rec.Version, Method: rec.Method, Path: rec.Path, Status: rec.Result.Status,
+		Outcome: outcome, Error: msg, Duration: rec.Result.Duration, Lines: lines,
+	})
 }
