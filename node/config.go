@@ -46,6 +46,9 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// HTTPAllowPrivate lets scripts' fetch() reach loopback and private
+	// addresses (PICLOUD_HTTP_ALLOW_PRIVATE=1/true); for development only.
+	HTTPAllowPrivate bool
 	// SecretKey is the base64 key sealing app secrets
 	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
 	SecretKey string
@@ -107,6 +110,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PICLOUD_LOG_RETAIN_AGE=%q is not a positive duration (e.g. 72h)", v))
 		}
 		c.Logs.RetainAge = d
+	}
+	if v := getenv("PICLOUD_HTTP_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PICLOUD_HTTP_ALLOW_PRIVATE=%q is not a boolean", v))
+		}
+		c.HTTPAllowPrivate = b
 	}
 	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
 		n, err := strconv.Atoi(v)

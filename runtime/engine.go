@@ -4,17 +4,14 @@ import (
 	"container/list"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
@@ -55,6 +52,11 @@ type Config struct {
 	Limits limits.Limits
 	// PoolSize is how many idle runtimes are kept per script version.
 	PoolSize int
+	// Outbound bounds fetch(); zero fields take DefaultOutbound's values.
+	Outbound OutboundConfig
+	// Bindings resolves binding types other than text and json (kv,
+	// secret); nil refuses them.
+	Bindings BindingProvider
 	// MaxIdle bounds idle runtimes over all scripts (LRU eviction).
 	MaxIdle int
 	// IdleTTL evicts runtimes idle for longer.
@@ -73,6 +75,10 @@ type Engine struct {
 	programs *programCache
 	pool     *pool
 	watch    *watchdog
+
+	outbound OutboundConfig
+	client   *http.Client
+	bindings BindingProvider
 }
 
 // New returns an Engine.
@@ -99,7 +105,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("compiling harden: %w", err)
 	}
 	log := cfg.Logger.With("component", "runtime")
+	outbound := cfg.Outbound.withDefaults()
 	return &Engine{
+		outbound: outbound,
+		client:   newOutboundClient(outbound),
+		bindings: cfg.Bindings,
 		log:      log,
 		limits:   withDefaults(cfg.Limits, limits.Defaults),
 		prelude:  prelude,
@@ -162,11 +172,15 @@ const maxLogMessage = 16 << 10
 
 // execution is the per-request state the natives and the watchdog see.
 type execution struct {
-	in          *instance
-	logs        []LogLine
-	dropped     int
-	limits      limits.Limits
+	in      *instance
+	ctx     context.Context
+	logs    []LogLine
+	dropped int
+	limits  limits.Limits
+	// subrequests counts fetch() calls; unhandled holds rejected promises
+	// without a handler yet.
 	subrequests int64
+	unhandled   map[*goja.Promise]struct{}
 
 	deadline   int64        // watchdog clock, ns
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
@@ -251,6 +265,7 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	vm := goja.New()
 	in := &instance{vm: vm}
 	in.loop = newEventLoop(vm, in)
+	in.loop.install(vm.GlobalObject()) // before the prelude, which wraps the timers
 
 	setup, err := vm.RunProgram(e.prelude)
 	if err != nil {
@@ -264,7 +279,6 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	in.hooks = hooks.ToObject(vm)
 	in.newReq, _ = goja.AssertFunction(in.hooks.Get("newRequest"))
 	in.unwrap, _ = goja.AssertFunction(in.hooks.Get("unwrapResponse"))
-	in.loop.install(vm.GlobalObject())
 	if err := e.hardenRuntime(in); err != nil {
 		return nil, err
 	}
@@ -330,60 +344,9 @@ func (e *Engine) natives(in *instance) *goja.Object {
 		if x == nil {
 			return
 		}
-		if int64(len(x.logs)) >= x.limits.LogLines {
-			x.dropped++
-			return
-		}
-		if len(msg) > maxLogMessage {
-			msg = msg[:maxLogMessage] + fmt.Sprintf("... (%d bytes cut)", len(msg)-maxLogMessage)
-		}
-		x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: level, Message: msg})
+		x.addLog(level, msg)
 	})
-	_ = n.Set("utf8Encode", func(s string) goja.Value {
-		return vm.ToValue(vm.NewArrayBuffer([]byte(s)))
-	})
-	_ = n.Set("utf8Decode", func(v goja.Value) string {
-		b := bytesOf(vm, v)
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		return string([]rune(string(b))) // replaces invalid sequences with U+FFFD
-	})
-	_ = n.Set("parseURL", func(raw, base string) (map[string]string, error) {
-		u, err := url.Parse(raw)
-		if err == nil && base != "" {
-			var b *url.URL
-			if b, err = url.Parse(base); err == nil {
-				u = b.ResolveReference(u)
-			}
-		}
-		if err != nil || !u.IsAbs() {
-			panic(vm.NewTypeError("Invalid URL: %s", raw))
-		}
-		path := u.EscapedPath()
-		if path == "" && (u.Scheme == "http" || u.Scheme == "https") {
-			path = "/"
-		}
-		search := ""
-		if u.RawQuery != "" {
-			search = "?" + u.RawQuery
-		}
-		hash := ""
-		if u.Fragment != "" {
-			hash = "#" + u.EscapedFragment()
-		}
-		href := u.Scheme + "://" + u.Host + path + search + hash
-		return map[string]string{"href": href, "protocol": u.Scheme + ":", "host": u.Host, "hostname": u.Hostname(),
-			"port": u.Port(), "pathname": path, "search": search, "hash": hash}, nil
-	})
-	_ = n.Set("formDecode", func(s string) string {
-		v, err := url.QueryUnescape(s)
-		if err != nil {
-			return s
-		}
-		return v
-	})
-	_ = n.Set("formEncode", url.QueryEscape)
+	e.installWeb(in, n)
 	return n
 }
 
@@ -406,7 +369,6 @@ func bytesOf(vm *goja.Runtime, v goja.Value) []byte {
 }
 
 // Execute runs the script's fetch handler for req and writes its response
-// to w. On error nothing has been written unless the result says Wrote.
 func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseWriter) (res ExecResult, err error) {
 	start := time.Now()
 	res.Outcome = OutcomeSuccess
@@ -423,7 +385,7 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		}
 		return e.failed(res, start, OutcomeError, err), err
 	}
-	x := &execution{in: in, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
+	x := &execution{in: in, ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
 	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
@@ -432,6 +394,9 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		e.watch.remove(x)
 		in.exec = nil
 		in.loop.reset()
+		if reset, ok := goja.AssertFunction(in.hooks.Get("reset")); ok {
+			_, _ = reset(goja.Undefined())
+		}
 		// A stopped runtime may be mid-way through anything: never reuse it.
 		if err == nil && x.stopErr() == nil {
 			in.vm.ClearInterrupt()
@@ -500,96 +465,29 @@ func (e *Engine) run(ctx context.Context, in *instance, x *execution, req *ExecR
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	env, err := e.env(vm, req.Script.Bindings)
+	env, err := e.buildEnv(ctx, in, req)
 	if err != nil {
 		return 0, err
 	}
-	ectx := vm.NewObject()
-	params := vm.NewObject()
-	for k, v := range req.Params {
-		_ = params.Set(k, v)
+	ectx, err := e.newContext(in, req)
+	if err != nil {
+		return 0, scriptError(err)
 	}
-	_ = ectx.Set("params", params)
-	_ = ectx.Set("requestId", req.RequestID)
-	_ = ectx.Set("executionId", req.ExecutionID)
-	_ = ectx.Set("waitUntil", func(goja.Value) {})
-	_ = ectx.Set("passThroughOnException", func() {})
 
 	ret, err := call(x, in.fetch, in.handler, request, env, ectx)
+	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	ret, err = in.loop.await(ctx, x, ret)
+	result, err := in.loop.await(ctx, x, ret)
 	if err != nil {
 		return 0, err
 	}
-	out, err := call(x, in.unwrap, goja.Undefined(), ret)
+	status, err := e.respond(ctx, in, req, w, result)
 	if err != nil {
-		return 0, scriptError(err)
+		return status, err
 	}
-	if goja.IsNull(out) {
-		return 0, fmt.Errorf("%w: fetch handler returned %s, not a Response", ErrScript, describe(ret))
-	}
-	o := out.ToObject(vm)
-	status := int(o.Get("status").ToInteger())
-	var hdrPairs []string
-	if err := vm.ExportTo(o.Get("headers"), &hdrPairs); err != nil {
-		return 0, fmt.Errorf("reading response headers: %w", err)
-	}
-	var respBody []byte
-	if b := o.Get("body"); b != nil && !goja.IsNull(b) && !goja.IsUndefined(b) {
-		respBody = bytesOf(vm, b)
-	}
-	if int64(len(respBody)) > x.limits.ResponseBodyBytes {
-		return 0, &LimitError{Limit: "response_body_bytes", Value: x.limits.ResponseBodyBytes,
-			Detail: fmt.Sprintf("the body has %d bytes", len(respBody))}
-	}
-	h := w.Header()
-	for i := 0; i+1 < len(hdrPairs); i += 2 {
-		h.Add(hdrPairs[i], hdrPairs[i+1])
-	}
-	if respBody != nil && h.Get("Content-Length") == "" {
-		h.Set("Content-Length", strconv.Itoa(len(respBody)))
-	}
-	w.WriteHeader(status)
-	if len(respBody) > 0 && req.Method != http.MethodHead {
-		if _, err := w.Write(respBody); err != nil {
-			return status, fmt.Errorf("writing response: %w", err)
-		}
-	}
-	return status, nil
-}
-
-// env builds the env object from text and json bindings.
-func (e *Engine) env(vm *goja.Runtime, raw json.RawMessage) (*goja.Object, error) {
-	env := vm.NewObject()
-	if len(raw) == 0 {
-		return env, nil
-	}
-	var bs map[string]struct {
-		Type  string          `json:"type"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(raw, &bs); err != nil {
-		return nil, fmt.Errorf("reading bindings: %w", err)
-	}
-	for name, b := range bs {
-		switch b.Type {
-		case "text":
-			var s string
-			if err := json.Unmarshal(b.Value, &s); err != nil {
-				return nil, fmt.Errorf("binding %s: %w", name, err)
-			}
-			_ = env.Set(name, s)
-		case "json":
-			var v any
-			if err := json.Unmarshal(b.Value, &v); err != nil {
-				return nil, fmt.Errorf("binding %s: %w", name, err)
-			}
-			_ = env.Set(name, vm.ToValue(v))
-		}
-	}
-	return env, nil
+	return status, e.afterResponse(ctx, in)
 }
 
 func scriptError(err error) error {
