@@ -325,6 +325,7 @@ func (e *Engine) hardenRuntime(in *instance) error {
 		}
 	})
 	installJSONParse(vm)
+	installJSONStringify(vm)
 	fn, err := vm.RunProgram(e.harden)
 	if err != nil {
 		return fmt.Errorf("running harden: %w", err)

@@ -96,3 +96,39 @@ func FuzzNativeJSONParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNativeJSONStringifyMatchesStandard(t *testing.T) {
+	for _, src := range []string{
+		`({a: 1, b: "x\n\"y\"\u0001é✓", c: [1, 2.5, -0, NaN, Infinity, null, undefined, () => 1], d: {e: true}})`,
+		`({u: undefined, f() {}, s: Symbol("s"), n: null})`,
+		`[undefined, function () {}, Symbol("x")]`,
+		`({toJSON(k) { return {k, nested: {toJSON() { return "deep" }}} }})`,
+		`({d: new Date(0)})`,
+		`({get g() { return [1, {x: 2}] }})`,
+		`Object.assign(Object.create({inherited: 1}), {own: 2})`,
+		`({n: new Number(3), s: new String("s"), b: new Boolean(false)})`,
+		`({m: new Map([[1, 2]]), e: new Error("x"), r: /re/g})`,
+		`"top"`, `42`, `1e21`, `0.1 + 0.2`, `undefined`, `null`, `true`,
+		`(() => { const a = {}; a.self = a; return a })()`,
+		`({big: 10n})`,
+		`({inner: {toJSON() { return JSON.stringify({re: "entrant"}) }}})`,
+		`({"2": "b", "1": "a", z: 0})`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			run := func(native bool) string {
+				vm := goja.New()
+				if native {
+					installJSONStringify(vm)
+				}
+				v, err := vm.RunString(`(() => { try { return String(JSON.stringify(` + src + `)) } catch (e) { return e.name + ": " + e.message } })()`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.String()
+			}
+			if std, native := run(false), run(true); std != native {
+				t.Fatalf("standard %s\nnative   %s", std, native)
+			}
+		})
+	}
+}
