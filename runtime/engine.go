@@ -431,6 +431,13 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		case errors.Is(err, ErrLimit):
 			res.Outcome = OutcomeLimit
 		}
+		// Limits are the operator's business too, not only the script
+		// owner's: say which one was hit in the node's log.
+		var le *LimitError
+		if errors.As(err, &le) {
+			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", le.Limit, "err", err)
+		}
 		x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "error", Message: err.Error()})
 	}
 	return res, err
