@@ -406,8 +406,10 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 			in.discard()
 		}
 		if x.dropped > 0 {
-			x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "warn",
-				Message: fmt.Sprintf("limit log_lines=%d reached: %d more lines dropped", lim.LogLines, x.dropped)})
+			msg := fmt.Sprintf("limit log_lines=%d reached: %d more lines dropped", lim.LogLines, x.dropped)
+			x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "warn", Message: msg})
+			e.log.Warn("script hit a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", "log_lines", "err", msg)
 		}
 		res.Logs = x.logs
 		res.Duration = time.Since(start)

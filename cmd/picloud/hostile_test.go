@@ -229,7 +229,7 @@ func TestHostileScripts(t *testing.T) {
 				if strings.Contains(node.stderr(), tc.wantLog) {
 					return true
 				}
-				req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/admin/logs?script="+id, nil)
+				req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/admin/logs?level=warn&script="+id, nil)
 				req.Header.Set("Authorization", "Bearer "+token)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
