@@ -239,12 +239,12 @@ func TestHostileScripts(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				return strings.Contains(string(b), tc.wantLog)
 			}
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(20 * time.Second) // the execution log is written asynchronously
 			for !logged() {
 				if time.Now().After(deadline) {
 					t.Fatalf("the node's log never says %q", tc.wantLog)
 				}
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond)
 			}
 		})
 	}
