@@ -265,11 +265,16 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, reqID, scriptID
 		return
 	}
 	// Read the body before taking a slot so slow clients cannot hold one.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBody))
+	maxBody := s.cfg.MaxRequestBody
+	if l := script.Limits.RequestBodyBytes; l > 0 {
+		maxBody = l // the script's request_body_bytes limit
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", s.cfg.MaxRequestBody))
+			s.log.Warn("request body over limit", "request_id", reqID, "script_id", scriptID, "limit", "request_body_bytes", "value", maxBody)
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", maxBody))
 			return
 		}
 		writeError(w, http.StatusBadRequest, "bad_body", "reading request body failed")

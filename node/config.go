@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/manager"
 )
 
@@ -58,12 +59,15 @@ type Config struct {
 	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
 	// manager's defaults.
 	Logs manager.LogConfig
+	// LimitCeilings bound per-script sandbox overrides
+	// (PICLOUD_LIMIT_CEILINGS, a JSON object over limits.Ceilings).
+	LimitCeilings limits.Limits
 }
 
 // Defaults returns the configuration of mode before the environment is
 // applied.
 func Defaults(mode Mode) Config {
-	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24}
+	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24, LimitCeilings: limits.Ceilings}
 	switch mode {
 	case ModeDev:
 		c.Bind = "127.0.0.1:8080"
@@ -130,6 +134,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PICLOUD_SESSION_TTL_HOURS=%q is not a positive number of hours", v))
 		}
 		c.SessionTTLHours = n
+	}
+	if v := getenv("PICLOUD_LIMIT_CEILINGS"); v != "" {
+		lc, err := limits.ParseCeilings(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.LimitCeilings = lc
 	}
 	return c, errors.Join(errs...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/picloud/picloud/dashboard"
 	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/manager"
@@ -73,13 +74,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		return err
 	}
 	binds := &bindings{}
-	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+	// HeapCap: above this node heap the biggest-growing script is stopped
+	// even within its own memory limit (sized for a 1 GB Pi).
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20,
 		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
 	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey,
-		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour})
+		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings})
 	if err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Admin:         mgr.Handler(),
 		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
-		Catalog:       catalog{mgr},
+		Catalog:       catalog{mgr: mgr, ceilings: cfg.LimitCeilings},
 		Recorder:      recorder{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
@@ -173,7 +176,10 @@ func (c compiler) Compile(ctx context.Context, source, language string) (string,
 }
 
 // catalog adapts the manager to the edge's Catalog.
-type catalog struct{ mgr *manager.Manager }
+type catalog struct {
+	mgr      *manager.Manager
+	ceilings limits.Limits
+}
 
 func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) {
 	s, err := c.mgr.Script(ctx, id)
@@ -183,7 +189,13 @@ func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) 
 	if err != nil {
 		return runtime.Script{}, err
 	}
-	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code, Bindings: s.Bindings}, nil
+	// Overrides were checked on deploy; ceilings lowered since clamp them.
+	lim, err := limits.Resolve(limits.Defaults, s.Limits, c.ceilings)
+	if err != nil {
+		return runtime.Script{}, fmt.Errorf("script %s: %w", id, err)
+	}
+	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code,
+		Bindings: s.Bindings, Limits: lim}, nil
 }
 
 func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
