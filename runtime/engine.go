@@ -386,6 +386,9 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		}
 		return e.failed(res, start, OutcomeError, err), err
 	}
+	// Work the execution started (fetches, binding calls) ends with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	x := &execution{in: in, ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
 	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
 	in.exec = x
