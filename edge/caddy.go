@@ -126,10 +126,10 @@ func caddyConfig(instance, bind, storageDir string) ([]byte, error) {
 		return nil, err
 	}
 	cfg := map[string]any{
-		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
+		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 		"storage": map[string]any{"module": "file_system", "root": storageDir},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{
-			"writer": map[string]any{"output": "picloud", "instance": instance},
+			"writer":  map[string]any{"output": "picloud", "instance": instance},
 			"encoder": map[string]any{"format": "json"},
 			"level":   "INFO",
 		}}},

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -88,14 +89,21 @@ type Config struct {
 	MaxConcurrent int
 	// MaxRequestBody bounds a request body handed to a script.
 	MaxRequestBody int64
+	// RuntimeStats and DatabaseStats feed /metrics; both optional.
+	RuntimeStats  RuntimeStats
+	DatabaseStats DatabaseStats
+	// AccessLog, when set, receives one line per request; nil uses Logger.
+	AccessLog *slog.Logger
 }
 
 // Server is the node's HTTP front door.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	key  string
-	gate chan struct{}
+	cfg     Config
+	log     *slog.Logger
+	access  *slog.Logger
+	key     string
+	gate    chan struct{}
+	metrics *metrics
 
 	mu       sync.Mutex
 	routing  *dispatchTable
@@ -130,16 +138,22 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = cfg.Logger
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "edge"),
+		access:   cfg.AccessLog.With("component", "access"),
 		key:      hex.EncodeToString(b),
 		gate:     make(chan struct{}, cfg.MaxConcurrent),
 		scripts:  make(map[string]runtime.Script),
 		versionJ: append(vj, '\n'),
-	}, nil
+	}
+	s.metrics = newMetrics(s)
+	return s, nil
 }
 
 // Start loads the Caddy config that serves s. It returns once listening.
@@ -179,13 +193,30 @@ func (s *Server) Invalidate(what string) {
 	clear(s.scripts)
 }
 
+// reqInfo is what dispatch learned about a request, for its access log
+// line and metrics.
+type reqInfo struct {
+	id     string
+	app    string
+	script string
+	route  string
+}
+
 // ServeHTTP dispatches one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	reqID := r.Header.Get("X-Request-Id")
-	if reqID == "" || len(reqID) > 128 {
+	if reqID == "" || len(reqID) > 128 || !printableASCII(reqID) {
 		reqID = newID()
 	}
 	w.Header().Set("X-Request-Id", reqID)
+	rw := &respWriter{ResponseWriter: w}
+	info := &reqInfo{id: reqID}
+	defer s.finish(rw, r, info, start)
+	s.serve(rw, r, info)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, info *reqInfo) {
 	p := r.URL.Path
 	switch {
 	case p == "/healthz":
@@ -194,26 +225,53 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/version":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.versionJ)
+	case p == "/metrics":
+		s.metrics.handler.ServeHTTP(w, r)
 	case p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/"):
 		s.cfg.Admin.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/execute/"):
-		s.serveExecute(w, r, reqID, strings.TrimPrefix(p, "/api/v1/execute/"))
+		s.serveExecute(w, r, info, strings.TrimPrefix(p, "/api/v1/execute/"))
 	case route.IsReserved(p):
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+p)
 	default:
-		s.serveRoute(w, r, reqID)
+		s.serveRoute(w, r, info)
 	}
 }
 
-func (s *Server) serveExecute(w http.ResponseWriter, r *http.Request, reqID, id string) {
+// finish writes the access log line and the request metrics.
+func (s *Server) finish(rw *respWriter, r *http.Request, info *reqInfo, start time.Time) {
+	d := time.Since(start)
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.metrics.requests.WithLabelValues(info.app, info.script, info.route, statusClass(status)).Inc()
+	s.metrics.latency.WithLabelValues(info.app, info.route).Observe(d.Seconds())
+	s.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", info.id),
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Int64("bytes", rw.bytes),
+		slog.Duration("duration", d),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("proto", r.Proto),
+		slog.String("app_id", info.app),
+		slog.String("script_id", info.script),
+		slog.String("route_id", info.route),
+	)
+}
+
+func (s *Server) serveExecute(w http.ResponseWriter, r *http.Request, info *reqInfo, id string) {
 	if id == "" || strings.Contains(id, "/") {
 		writeError(w, http.StatusNotFound, "script_not_found", "no script with id "+strconv.Quote(id))
 		return
 	}
-	s.execute(w, r, reqID, id, nil)
+	s.execute(w, r, info, id, nil)
 }
 
-func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, reqID string) {
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, info *reqInfo) {
 	t, err := s.dispatch(r.Context())
 	if err != nil {
 		s.log.Error("loading routes", "err", err)
@@ -225,6 +283,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, reqID string
 		writeError(w, http.StatusNotFound, "unknown_host", "no app claims the host "+strconv.Quote(route.NormalizeHost(r.Host)))
 		return
 	}
+	info.app = claim.AppID
 	rt := t.apps[claim.AppID]
 	if rt == nil {
 		writeError(w, http.StatusNotFound, "no_route", "no route matches "+r.Method+" "+r.URL.Path)
@@ -235,6 +294,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, reqID string
 		writeError(w, http.StatusNotFound, "no_route", "no route matches "+r.Method+" "+r.URL.Path)
 		return
 	}
+	info.route = m.Route.ID
 	params := m.Params
 	if len(hostParams) > 0 {
 		params = make(map[string]string, len(m.Params)+len(hostParams))
@@ -245,14 +305,19 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, reqID string
 			params[k] = v
 		}
 	}
-	s.execute(w, r, reqID, m.Route.Target, params)
+	s.execute(w, r, info, m.Route.Target, params)
 }
 
-func (s *Server) execute(w http.ResponseWriter, r *http.Request, reqID, scriptID string, params map[string]string) {
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, info *reqInfo, scriptID string, params map[string]string) {
+	reqID := info.id
+	info.script = scriptID
 	script, err := s.script(r.Context(), scriptID)
 	if errors.Is(err, ErrScriptNotFound) {
 		writeError(w, http.StatusNotFound, "script_not_found", "no script with id "+strconv.Quote(scriptID))
 		return
+	}
+	if err == nil {
+		info.app = script.AppID
 	}
 	if err != nil {
 		s.log.Error("loading script", "script_id", scriptID, "err", err)
@@ -274,6 +339,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, reqID, scriptID
 	case s.gate <- struct{}{}:
 		defer func() { <-s.gate }()
 	default:
+		s.metrics.rejections.Inc()
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "overloaded", "too many concurrent executions; retry shortly")
 		return
@@ -289,6 +355,15 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, reqID, scriptID
 		ExecutionID: newID(),
 	}
 	res, err := s.cfg.Executor.Execute(r.Context(), req, w)
+	outcome := res.Outcome
+	if outcome == "" {
+		outcome = runtime.OutcomeSuccess
+		if err != nil {
+			outcome = runtime.OutcomeError
+		}
+	}
+	s.metrics.executions.WithLabelValues(string(outcome)).Inc()
+	s.metrics.execTime.WithLabelValues(string(outcome)).Observe(res.Duration.Seconds())
 	if err != nil && !res.Wrote {
 		switch res.Outcome {
 		case runtime.OutcomeTimeout:
@@ -324,8 +399,10 @@ func (s *Server) script(ctx context.Context, id string) (runtime.Script, error) 
 	sc, ok := s.scripts[id]
 	s.mu.Unlock()
 	if ok {
+		s.metrics.cache.WithLabelValues("hit").Inc()
 		return sc, nil
 	}
+	s.metrics.cache.WithLabelValues("miss").Inc()
 	sc, err := s.cfg.Catalog.Script(ctx, id)
 	if err != nil {
 		return runtime.Script{}, err
@@ -347,6 +424,7 @@ func (s *Server) dispatch(ctx context.Context) (*dispatchTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.rebuilds.Inc()
 	t = &dispatchTable{apps: make(map[string]*route.Table, len(rt.Routes))}
 	var errs []error
 	t.domains, errs = route.BuildDomainTable(rt.Claims)
@@ -371,6 +449,16 @@ func requestURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+// printableASCII keeps client-chosen request ids safe to log and echo.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func newID() string {

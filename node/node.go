@@ -97,6 +97,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Catalog:       catalog{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
+		DatabaseStats: dbStats{mgr},
 		Version: edge.Version{
 			Product: ProductVersion, SDK: SDKVersion, API: APIVersion,
 			Schema: manager.LatestSchema(), Wire: WireVersion, PublicBaseURL: cfg.publicBaseURL(),
@@ -182,4 +183,16 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
 	}
 	return r, nil
+}
+
+// dbStats adapts the manager's pool numbers to the edge's metrics.
+type dbStats struct{ mgr *manager.Manager }
+
+func (d dbStats) DBStats() edge.DBStats {
+	s := d.mgr.PoolStat()
+	return edge.DBStats{
+		Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Constructing: s.Constructing, Max: s.Max,
+		AcquireCount: s.AcquireCount, EmptyAcquireCount: s.EmptyAcquireCount,
+		CanceledAcquireCount: s.CanceledAcquireCount, AcquireDurationSeconds: s.AcquireDuration.Seconds(),
+	}
 }
