@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +80,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	cat := &memCatalog{scripts: map[string]runtime.Script{}, routing: Routing{Routes: map[string][]route.Route{}}}
 	cfg := Config{
 		Bind:       freeAddr(t),
-		StorageDir: t.TempDir(),
+		StorageDir: storageDir(t),
 		Admin: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "admin")
 		}),
@@ -124,6 +125,17 @@ func (f *fixture) setRouting(claims []route.Claim, routes map[string][]route.Rou
 	f.cat.routing = Routing{Claims: claims, Routes: routes}
 	f.cat.mu.Unlock()
 	f.srv.Invalidate("routing")
+}
+
+// storageDir is a temp dir whose removal tolerates Caddy still finishing
+// background certificate work after Stop.
+func storageDir(t testing.TB) string {
+	d, err := os.MkdirTemp("", "picloud-edge-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
 }
 
 func freeAddr(t testing.TB) string {

@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
 
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/runtime"
@@ -77,8 +79,12 @@ type Version struct {
 type Config struct {
 	// Bind is the HTTP listen address, e.g. 127.0.0.1:8080.
 	Bind string
-	// StorageDir holds Caddy's certificates and locks.
+	// StorageDir holds Caddy's certificates and locks when CertStore is
+	// nil (tests, single-process use without a cluster).
 	StorageDir string
+	// CertStore, when set, is Caddy's storage: the PiCloud CA, certificates
+	// and locks shared by every node of the cluster.
+	CertStore KVStore
 	Admin      http.Handler // served under /api/v1/admin/
 	Executor   Executor
 	Catalog    Catalog
@@ -94,6 +100,14 @@ type Config struct {
 	DatabaseStats DatabaseStats
 	// AccessLog, when set, receives one line per request; nil uses Logger.
 	AccessLog *slog.Logger
+	// TLS turns HTTPS on; nil serves plain HTTP on Bind.
+	TLS *TLSConfig
+	// ShutdownGrace bounds how long Stop waits for in-flight requests
+	// (default 10s).
+	ShutdownGrace time.Duration
+	// BodyReadTimeout bounds reading a request (headers and body), so slow
+	// clients cannot hold a connection or a slot (default 30s).
+	BodyReadTimeout time.Duration
 }
 
 // Server is the node's HTTP front door.
@@ -104,6 +118,10 @@ type Server struct {
 	key     string
 	gate    chan struct{}
 	metrics *metrics
+	storage certmagic.Storage
+
+	loadMu    sync.Mutex // serializes Caddy config loads
+	acmeNames []string   // public names in the loaded config
 
 	mu       sync.Mutex
 	routing  *dispatchTable
@@ -138,6 +156,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 30 * time.Second
+	}
+	if cfg.TLS != nil && cfg.TLS.HTTPSBind == "" {
+		return nil, errors.New("edge: TLS needs an HTTPS bind address")
+	}
 	if cfg.AccessLog == nil {
 		cfg.AccessLog = cfg.Logger
 	}
@@ -153,26 +180,98 @@ func New(cfg Config) (*Server, error) {
 		versionJ: append(vj, '\n'),
 	}
 	s.metrics = newMetrics(s)
+	if cfg.CertStore != nil {
+		s.storage = &kvStorage{kv: cfg.CertStore}
+	} else {
+		s.storage = &certmagic.FileStorage{Path: cfg.StorageDir}
+	}
 	return s, nil
 }
 
 // Start loads the Caddy config that serves s. It returns once listening.
 func (s *Server) Start() error {
 	servers.Store(s.key, s)
-	cfg, err := caddyConfig(s.key, s.cfg.Bind, s.cfg.StorageDir)
-	if err != nil {
+	if err := s.load(context.Background()); err != nil {
+		servers.Delete(s.key)
 		return err
 	}
-	if err := caddy.Load(cfg, true); err != nil {
-		servers.Delete(s.key)
-		return fmt.Errorf("starting http server on %s: %w", s.cfg.Bind, err)
+	if s.cfg.TLS != nil {
+		s.log.Info("serving https", "bind", s.cfg.TLS.HTTPSBind, "redirect_from", s.cfg.Bind,
+			"lan_names", s.cfg.TLS.LANNames, "acme", s.cfg.TLS.ACME.Enabled)
+	} else {
+		s.log.Info("serving http", "bind", s.cfg.Bind)
 	}
-	s.log.Info("serving http", "bind", s.cfg.Bind)
 	return nil
 }
 
-// Stop stops serving: Caddy lets in-flight requests finish within its grace
-// period.
+// load generates and loads the Caddy config. The first node to start with
+// HTTPS creates the PiCloud CA; the cluster-wide lock makes the others wait
+// and load that same root from the store.
+func (s *Server) load(ctx context.Context) error {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	p := configParams{instance: s.key, httpBind: s.cfg.Bind, grace: s.cfg.ShutdownGrace,
+		bodyRead: s.cfg.BodyReadTimeout, tls: s.cfg.TLS}
+	if s.cfg.CertStore != nil {
+		p.storage = map[string]any{"module": "picloud", "instance": s.key}
+	} else {
+		p.storage = map[string]any{"module": "file_system", "root": s.cfg.StorageDir}
+	}
+	if s.cfg.TLS != nil && s.cfg.TLS.ACME.Enabled {
+		t, err := s.dispatch(ctx)
+		if err != nil {
+			return fmt.Errorf("loading domain claims: %w", err)
+		}
+		p.acmeNames = acmeNames(t.domains.Claims())
+	}
+	cfg, err := caddyConfig(p)
+	if err != nil {
+		return err
+	}
+	if s.cfg.TLS != nil {
+		if err := s.storage.Lock(ctx, "picloud_ca_init"); err != nil {
+			return fmt.Errorf("locking the CA: %w", err)
+		}
+		defer func() {
+			if err := s.storage.Unlock(context.WithoutCancel(ctx), "picloud_ca_init"); err != nil {
+				s.log.Warn("unlocking the CA", "err", err)
+			}
+		}()
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		return fmt.Errorf("starting http server on %s: %w", s.cfg.Bind, err)
+	}
+	s.acmeNames = p.acmeNames
+	return nil
+}
+
+// reloadIfNeeded reloads Caddy when the set of public names for ACME
+// changed; every other claimed host is served on demand without a reload.
+func (s *Server) reloadIfNeeded() {
+	if s.cfg.TLS == nil || !s.cfg.TLS.ACME.Enabled {
+		return
+	}
+	ctx := context.Background()
+	t, err := s.dispatch(ctx)
+	if err != nil {
+		s.log.Warn("loading domain claims for acme", "err", err)
+		return
+	}
+	s.loadMu.Lock()
+	same := slices.Equal(acmeNames(t.domains.Claims()), s.acmeNames)
+	s.loadMu.Unlock()
+	if same {
+		return
+	}
+	if err := s.load(ctx); err != nil {
+		s.log.Error("reloading https config", "err", err)
+		return
+	}
+	s.log.Info("reloaded https config", "acme_names", s.acmeNames)
+}
+
+// Stop stops serving: it stops accepting connections, lets in-flight
+// requests finish for up to ShutdownGrace, then closes what remains.
 func (s *Server) Stop() error {
 	defer servers.Delete(s.key)
 	if err := caddy.Stop(); err != nil {
@@ -191,6 +290,7 @@ func (s *Server) Invalidate(what string) {
 	}
 	s.routing = nil
 	clear(s.scripts)
+	go s.reloadIfNeeded()
 }
 
 // reqInfo is what dispatch learned about a request, for its access log
@@ -225,6 +325,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, info *reqInfo) {
 	case p == "/version":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.versionJ)
+	case p == "/admin/ca.crt":
+		s.serveRootCert(w, r)
 	case p == "/metrics":
 		s.metrics.handler.ServeHTTP(w, r)
 	case p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/"):
