@@ -14,7 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	_ "github.com/caddyserver/caddy/v2/modules/caddypki"             // the PiCloud CA
+	_ "github.com/caddyserver/caddy/v2/modules/caddypki" // the PiCloud CA
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage" // certificate storage
 	_ "github.com/caddyserver/caddy/v2/modules/logging"     // the json log encoder

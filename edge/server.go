@@ -85,12 +85,12 @@ type Config struct {
 	// CertStore, when set, is Caddy's storage: the PiCloud CA, certificates
 	// and locks shared by every node of the cluster.
 	CertStore KVStore
-	Admin      http.Handler // served under /api/v1/admin/
-	Executor   Executor
-	Catalog    Catalog
-	Recorder   ExecutionRecorder // optional
-	Version    Version
-	Logger     *slog.Logger
+	Admin     http.Handler // served under /api/v1/admin/
+	Executor  Executor
+	Catalog   Catalog
+	Recorder  ExecutionRecorder // optional
+	Version   Version
+	Logger    *slog.Logger
 	// MaxConcurrent bounds simultaneous executions; overflow is 503.
 	MaxConcurrent int
 	// MaxRequestBody bounds a request body handed to a script.
