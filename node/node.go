@@ -92,6 +92,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
+		CertStore:     mgr.CertStore(),
+		TLS:           cfg.tlsConfig(),
 		Admin:         mgr.Handler(),
 		Executor:      engine,
 		Catalog:       catalog{mgr},
