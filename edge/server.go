@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -120,6 +121,12 @@ type Server struct {
 	metrics *metrics
 	storage certmagic.Storage
 
+	// inflight counts requests being served; Stop waits for it to reach
+	// zero, then cancels what remains through stopCtx.
+	inflight   atomic.Int64
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+
 	loadMu    sync.Mutex // serializes Caddy config loads
 	acmeNames []string   // public names in the loaded config
 
@@ -179,6 +186,7 @@ func New(cfg Config) (*Server, error) {
 		scripts:  make(map[string]runtime.Script),
 		versionJ: append(vj, '\n'),
 	}
+	s.stopCtx, s.stopCancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s)
 	if cfg.CertStore != nil {
 		s.storage = &kvStorage{kv: cfg.CertStore}
@@ -271,13 +279,30 @@ func (s *Server) reloadIfNeeded() {
 }
 
 // Stop stops serving: it stops accepting connections, lets in-flight
-// requests finish for up to ShutdownGrace, then closes what remains.
+// requests finish for up to ShutdownGrace, then cancels the rest (their
+// scripts see a canceled context) and returns once they have ended.
 func (s *Server) Stop() error {
 	defer servers.Delete(s.key)
-	if err := caddy.Stop(); err != nil {
-		return fmt.Errorf("stopping http server: %w", err)
+	// Caddy closes the listeners and shuts the servers down in the
+	// background; it does not wait for handlers unless the process exits.
+	err := caddy.Stop()
+	if err != nil {
+		err = fmt.Errorf("stopping http server: %w", err)
 	}
-	return nil
+	deadline := time.Now().Add(s.cfg.ShutdownGrace)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.inflight.Load(); n > 0 {
+		s.log.Warn("grace period over; canceling in-flight requests", "requests", n)
+	}
+	s.stopCancel()
+	// Canceled scripts return promptly; do not hang on one that does not.
+	deadline = time.Now().Add(5 * time.Second)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return err
 }
 
 // Invalidate drops cached scripts and routing after a control-plane change.
@@ -310,6 +335,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqID = newID()
 	}
 	w.Header().Set("X-Request-Id", reqID)
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	// Requests end when the client goes away or when Stop's grace period
+	// is over.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	defer stop()
+	r = r.WithContext(ctx)
 	rw := &respWriter{ResponseWriter: w}
 	info := &reqInfo{id: reqID}
 	defer s.finish(rw, r, info, start)
