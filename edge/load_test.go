@@ -135,10 +135,10 @@ func TestGateKeepsAdmittedLatency(t *testing.T) {
 	}
 }
 
-// nopExecutor answers at once, so benchmarks measure dispatch only.
-type nopExecutor struct{}
+// okExecutor answers at once, so benchmarks measure dispatch only.
+type okExecutor struct{}
 
-func (nopExecutor) Execute(_ context.Context, _ *runtime.ExecRequest, w http.ResponseWriter) (runtime.ExecResult, error) {
+func (okExecutor) Execute(_ context.Context, _ *runtime.ExecRequest, w http.ResponseWriter) (runtime.ExecResult, error) {
 	w.WriteHeader(200)
 	return runtime.ExecResult{Outcome: runtime.OutcomeSuccess, Status: 200, Wrote: true}, nil
 }
@@ -160,7 +160,7 @@ func benchServer(b *testing.B, nRoutes int) *Server {
 		Claims: []route.Claim{{ID: "c1", Pattern: "{tenant}.example.com", AppID: "app1"}, {ID: "c2", Pattern: "api.example.org", AppID: "app2"}},
 		Routes: map[string][]route.Route{"app1": routes},
 	}
-	srv, err := New(Config{Bind: "127.0.0.1:0", Executor: nopExecutor{}, Catalog: cat, Admin: http.NotFoundHandler()})
+	srv, err := New(Config{Bind: "127.0.0.1:0", Executor: okExecutor{}, Catalog: cat, Admin: http.NotFoundHandler()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -78,6 +78,9 @@ type Version struct {
 
 // Config configures a Server.
 type Config struct {
+	// Dashboard, if set, serves /admin and everything under /admin/ that
+	// the edge does not serve itself.
+	Dashboard http.Handler
 	// Bind is the HTTP listen address, e.g. 127.0.0.1:8080.
 	Bind string
 	// StorageDir holds Caddy's certificates and locks when CertStore is
@@ -365,6 +368,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, info *reqInfo) {
 		s.metrics.handler.ServeHTTP(w, r)
 	case p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/"):
 		s.cfg.Admin.ServeHTTP(w, r)
+	case s.cfg.Dashboard != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/")):
+		s.cfg.Dashboard.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/v1/execute/"):
 		s.serveExecute(w, r, info, strings.TrimPrefix(p, "/api/v1/execute/"))
 	case route.IsReserved(p):

@@ -154,7 +154,7 @@ func (m *Manager) EnsureAdmin(ctx context.Context, username, password string, ge
 		password = p[:20]
 		res.Password = password
 	}
-	hash, err := hashPassword(password)
+	hash, err := m.hashPassword(password)
 	if err != nil {
 		return BootstrapResult{}, err
 	}

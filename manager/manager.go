@@ -35,6 +35,18 @@ type Config struct {
 	Logger      *slog.Logger
 	// SessionTTL is the sliding lifetime of a login session.
 	SessionTTL time.Duration
+	// SecretKey seals app secrets (AES-256-GCM, SecretKeySize bytes). It
+	// is held by the node outside the database.
+	SecretKey []byte
+	// LoginWindow, LoginFailuresPerAccount and LoginFailuresPerAddress
+	// throttle password guessing: after that many failed logins within the
+	// window, further attempts are refused with 429 until it slides by.
+	// Zero means 15 minutes, 10 and 50.
+	LoginWindow             time.Duration
+	LoginFailuresPerAccount int
+	LoginFailuresPerAddress int
+	// Logs bounds the execution log; zero fields take defaults.
+	Logs LogConfig
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -43,7 +55,11 @@ type Manager struct {
 	compiler   Compiler
 	log        *slog.Logger
 	sessionTTL time.Duration
+	secretKey  []byte
 	now        func() time.Time
+	limiter    *loginLimiter
+	argon      argonCost
+	logs       *execLog
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -56,6 +72,15 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
+	if cfg.LoginFailuresPerAccount <= 0 {
+		cfg.LoginFailuresPerAccount = 10
+	}
+	if cfg.LoginFailuresPerAddress <= 0 {
+		cfg.LoginFailuresPerAddress = 50
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
@@ -78,7 +103,13 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	if n > 0 {
 		log.Info("applied migrations", "count", n, "schema", LatestSchema())
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, now: time.Now}, nil
+	if cfg.SecretKey != nil && len(cfg.SecretKey) != SecretKeySize {
+		pool.Close()
+		return nil, fmt.Errorf("secret key must be %d bytes, got %d", SecretKeySize, len(cfg.SecretKey))
+	}
+	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
+		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
+		logs:    newExecLog(cfg.Logs)}, nil
 }
 
 // Close releases the connection pool.

@@ -22,16 +22,32 @@ const (
 
 var errBadHash = errors.New("malformed password hash")
 
-// hashPassword returns a PHC-format argon2id hash.
+// argonCost is the memory (KiB) and passes of new hashes; tests lower it,
+// since verifying reads the cost from each hash.
+type argonCost struct {
+	memory, time uint32
+}
+
+var defaultArgonCost = argonCost{memory: argonMemory, time: argonTime}
+
+// hashPassword returns a PHC-format argon2id hash at the default cost.
 func hashPassword(password string) (string, error) {
+	return hashPasswordCost(password, defaultArgonCost)
+}
+
+func (m *Manager) hashPassword(password string) (string, error) {
+	return hashPasswordCost(password, m.argon)
+}
+
+func hashPasswordCost(password string, cost argonCost) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("generating salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, cost.time, cost.memory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		argon2.Version, cost.memory, cost.time, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // verifyPassword reports whether password matches a hash made by hashPassword.

@@ -74,9 +74,11 @@ type Route struct {
 	ID       string `json:"id"`
 	AppID    string `json:"app_id"`
 	ScriptID string `json:"script_id"`
+	Script   string `json:"script,omitempty"` // the script's name, in admin answers
 	Method   string `json:"method"`
 	Host     string `json:"host"`
 	Path     string `json:"path"`
+	Dispatch string `json:"dispatch,omitempty"`
 }
 
 // Domain is an app's claim on a host pattern.
@@ -120,8 +122,15 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// resolveApp finds an app by slug or id.
+// resolveApp finds an app by slug, id or a slug it had before a rename.
 func resolveApp(ctx context.Context, q querier, ref string) (App, error) {
+	a, _, err := lookupApp(ctx, q, ref)
+	return a, err
+}
+
+// lookupApp is resolveApp that also says whether ref is a retired slug, so
+// the admin API can redirect permanently to the current one.
+func lookupApp(ctx context.Context, q querier, ref string) (App, bool, error) {
 	var a App
 	col := "slug"
 	if uuidPattern.MatchString(ref) {
@@ -129,13 +138,21 @@ func resolveApp(ctx context.Context, q querier, ref string) (App, error) {
 	}
 	err := q.QueryRow(ctx, `SELECT id, slug, name, created_at FROM apps WHERE `+col+` = $1`, ref).
 		Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) && col == "slug" {
+		err = q.QueryRow(ctx, `
+			SELECT a.id, a.slug, a.name, a.created_at FROM app_slug_history h JOIN apps a ON a.id = h.app_id
+			WHERE h.slug = $1`, ref).Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+		if err == nil {
+			return a, true, nil
+		}
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return App{}, notFound("app", ref)
+		return App{}, false, notFound("app", ref)
 	}
 	if err != nil {
-		return App{}, fmt.Errorf("looking up app %q: %w", ref, err)
+		return App{}, false, fmt.Errorf("looking up app %q: %w", ref, err)
 	}
-	return a, nil
+	return a, false, nil
 }
 
 func announce(ctx context.Context, tx pgx.Tx, what string) error {
@@ -143,27 +160,6 @@ func announce(ctx context.Context, tx pgx.Tx, what string) error {
 		return fmt.Errorf("announcing change: %w", err)
 	}
 	return nil
-}
-
-// CreateApp creates an app.
-func (m *Manager) CreateApp(ctx context.Context, slug, name string) (App, error) {
-	if !slugPattern.MatchString(slug) {
-		return App{}, invalid("invalid_slug", "slug %q must match %s", slug, slugPattern)
-	}
-	if name == "" {
-		name = slug
-	}
-	var a App
-	err := m.pool.QueryRow(ctx,
-		`INSERT INTO apps (slug, name) VALUES ($1, $2) RETURNING id, slug, name, created_at`, slug, name).
-		Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
-	if isUniqueViolation(err) {
-		return App{}, conflict("app_exists", fmt.Sprintf("an app with slug %q already exists", slug), nil)
-	}
-	if err != nil {
-		return App{}, fmt.Errorf("creating app: %w", err)
-	}
-	return a, nil
 }
 
 func isUniqueViolation(err error) bool {

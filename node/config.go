@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/picloud/picloud/edge"
+	"time"
+
+	"github.com/picloud/picloud/manager"
 )
 
 // Mode says which command runs the node.
@@ -58,6 +61,16 @@ type Config struct {
 	ACMEEmail     string
 	ACMEDirectory string
 	ACMECARoot    string
+	// HTTPAllowPrivate lets scripts' fetch() reach loopback and private
+	// addresses (PICLOUD_HTTP_ALLOW_PRIVATE=1/true); for development only.
+	HTTPAllowPrivate bool
+	// SecretKey is the base64 key sealing app secrets
+	// (PICLOUD_SECRET_KEY); generated under DataDir when empty.
+	SecretKey string
+	// Logs bounds the execution log per app (PICLOUD_LOG_RETAIN_EXECUTIONS,
+	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
+	// manager's defaults.
+	Logs manager.LogConfig
 }
 
 // Defaults returns the configuration of mode before the environment is
@@ -114,6 +127,33 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ACME_EMAIL", &c.ACMEEmail)
 	str("PICLOUD_ACME_DIRECTORY", &c.ACMEDirectory)
 	str("PICLOUD_ACME_CA_ROOT", &c.ACMECARoot)
+	str("PICLOUD_SECRET_KEY", &c.SecretKey)
+	for key, dst := range map[string]*int{
+		"PICLOUD_LOG_RETAIN_EXECUTIONS": &c.Logs.RetainExecutions,
+		"PICLOUD_LOG_RETAIN_LINES":      &c.Logs.RetainLines,
+	} {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a positive number", key, v))
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("PICLOUD_LOG_RETAIN_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("PICLOUD_LOG_RETAIN_AGE=%q is not a positive duration (e.g. 72h)", v))
+		}
+		c.Logs.RetainAge = d
+	}
+	if v := getenv("PICLOUD_HTTP_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PICLOUD_HTTP_ALLOW_PRIVATE=%q is not a boolean", v))
+		}
+		c.HTTPAllowPrivate = b
+	}
 	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

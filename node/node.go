@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/picloud/picloud/dashboard"
 	"github.com/picloud/picloud/edge"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
@@ -66,14 +67,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		pgDone = pg.Done()
 	}
 
-	engine, err := runtime.New(runtime.Config{Logger: log})
+	secretKey, err := loadSecretKey(cfg.SecretKey, dataDir)
 	if err != nil {
 		return err
 	}
-	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log})
+	binds := &bindings{}
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
+	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey})
+	if err != nil {
+		return err
+	}
+	binds.mgr = mgr
 	defer mgr.Close()
 	if err := mgr.Seed(ctx); err != nil {
 		return err
@@ -89,14 +97,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		fmt.Fprintf(out, "Created the first admin: username %q, password %q (shown once; change it after logging in)\n", boot.Username, boot.Password)
 	}
 
+	// The execution log outlives the HTTP server (deferred stop runs after
+	// srv.Stop) so executions finishing while it drains are kept.
+	go mgr.RunExecutionLog(ctx)
+	defer mgr.StopExecutionLog()
+
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
 		CertStore:     mgr.CertStore(),
 		TLS:           cfg.tlsConfig(),
 		Admin:         mgr.Handler(),
+		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
 		Catalog:       catalog{mgr},
+		Recorder:      recorder{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
 		DatabaseStats: dbStats{mgr},
@@ -197,4 +212,30 @@ func (d dbStats) DBStats() edge.DBStats {
 		AcquireCount: s.AcquireCount, EmptyAcquireCount: s.EmptyAcquireCount,
 		CanceledAcquireCount: s.CanceledAcquireCount, AcquireDurationSeconds: s.AcquireDuration.Seconds(),
 	}
+}
+
+// recorder adapts the manager's execution log to the edge's recorder.
+type recorder struct{ mgr *manager.Manager }
+
+func (r recorder) RecordExecution(ctx context.Context, rec edge.ExecutionRecord) {
+	lines := make([]manager.ConsoleLine, len(rec.Result.Logs))
+	for i, l := range rec.Result.Logs {
+		lines[i] = manager.ConsoleLine{Time: l.Time, Level: l.Level, Message: l.Message}
+	}
+	var msg string
+	if rec.Err != nil {
+		msg = rec.Err.Error()
+	}
+	outcome := string(rec.Result.Outcome)
+	if outcome == "" {
+		outcome = string(runtime.OutcomeError)
+		if rec.Err == nil {
+			outcome = string(runtime.OutcomeSuccess)
+		}
+	}
+	r.mgr.RecordExecution(ctx, manager.ExecutionRecord{
+		ExecutionID: rec.ExecutionID, RequestID: rec.RequestID, AppID: rec.AppID, ScriptID: rec.ScriptID,
+		Version: rec.Version, Method: rec.Method, Path: rec.Path, Status: rec.Result.Status,
+		Outcome: outcome, Error: msg, Duration: rec.Result.Duration, Lines: lines,
+	})
 }

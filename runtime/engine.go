@@ -3,16 +3,13 @@ package runtime
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
@@ -50,6 +47,11 @@ type Config struct {
 	Limits Limits
 	// PoolSize is how many idle runtimes are kept per script version.
 	PoolSize int
+	// Outbound bounds fetch(); zero fields take DefaultOutbound's values.
+	Outbound OutboundConfig
+	// Bindings resolves binding types other than text and json (kv,
+	// secret); nil refuses them.
+	Bindings BindingProvider
 }
 
 // Engine executes scripts. It is safe for concurrent use.
@@ -58,6 +60,10 @@ type Engine struct {
 	limits   Limits
 	prelude  *goja.Program
 	programs *programCache
+
+	outbound OutboundConfig
+	client   *http.Client
+	bindings BindingProvider
 
 	poolSize int
 	mu       sync.Mutex
@@ -79,7 +85,11 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling prelude: %w", err)
 	}
+	outbound := cfg.Outbound.withDefaults()
 	return &Engine{
+		outbound: outbound,
+		client:   newOutboundClient(outbound),
+		bindings: cfg.Bindings,
 		log:      cfg.Logger.With("component", "runtime"),
 		limits:   cfg.Limits,
 		prelude:  prelude,
@@ -107,9 +117,14 @@ type instance struct {
 
 // execution is the per-request state the natives see.
 type execution struct {
+	ctx     context.Context
 	logs    []LogLine
 	dropped int
 	limits  Limits
+	// subrequests counts fetch() calls; unhandled holds rejected promises
+	// without a handler yet.
+	subrequests int
+	unhandled   map[*goja.Promise]struct{}
 }
 
 func poolKey(s *Script) string { return s.ID + "@" + strconv.Itoa(s.Version) }
@@ -152,6 +167,7 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	vm.SetMaxCallStackSize(e.limits.MaxCallStack)
 	in := &instance{vm: vm}
 	in.loop = newEventLoop(vm)
+	in.loop.install(vm.GlobalObject()) // before the prelude, which wraps the timers
 
 	setup, err := vm.RunProgram(e.prelude)
 	if err != nil {
@@ -163,7 +179,6 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("running prelude: %w", err)
 	}
 	in.hooks = hooks.ToObject(vm)
-	in.loop.install(vm.GlobalObject())
 
 	wrapper, err := vm.RunProgram(prog)
 	if err != nil {
@@ -197,57 +212,9 @@ func (e *Engine) natives(in *instance) *goja.Object {
 		if x == nil {
 			return
 		}
-		if len(x.logs) >= x.limits.MaxLogLines {
-			x.dropped++
-			return
-		}
-		x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: level, Message: msg})
+		x.addLog(level, msg)
 	})
-	_ = n.Set("utf8Encode", func(s string) goja.Value {
-		return vm.ToValue(vm.NewArrayBuffer([]byte(s)))
-	})
-	_ = n.Set("utf8Decode", func(v goja.Value) string {
-		b := bytesOf(vm, v)
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		return string([]rune(string(b))) // replaces invalid sequences with U+FFFD
-	})
-	_ = n.Set("parseURL", func(raw, base string) (map[string]string, error) {
-		u, err := url.Parse(raw)
-		if err == nil && base != "" {
-			var b *url.URL
-			if b, err = url.Parse(base); err == nil {
-				u = b.ResolveReference(u)
-			}
-		}
-		if err != nil || !u.IsAbs() {
-			panic(vm.NewTypeError("Invalid URL: %s", raw))
-		}
-		path := u.EscapedPath()
-		if path == "" && (u.Scheme == "http" || u.Scheme == "https") {
-			path = "/"
-		}
-		search := ""
-		if u.RawQuery != "" {
-			search = "?" + u.RawQuery
-		}
-		hash := ""
-		if u.Fragment != "" {
-			hash = "#" + u.EscapedFragment()
-		}
-		href := u.Scheme + "://" + u.Host + path + search + hash
-		return map[string]string{"href": href, "protocol": u.Scheme + ":", "host": u.Host, "hostname": u.Hostname(),
-			"port": u.Port(), "pathname": path, "search": search, "hash": hash}, nil
-	})
-	_ = n.Set("formDecode", func(s string) string {
-		v, err := url.QueryUnescape(s)
-		if err != nil {
-			return s
-		}
-		return v
-	})
-	_ = n.Set("formEncode", url.QueryEscape)
+	e.installWeb(in, n)
 	return n
 }
 
@@ -288,12 +255,15 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		res.Logs = []LogLine{{Time: time.Now().UTC(), Level: "error", Message: err.Error()}}
 		return res, err
 	}
-	x := &execution{limits: limits}
+	x := &execution{ctx: ctx, limits: limits}
 	in.exec = x
 	healthy := true
 	defer func() {
 		in.exec = nil
 		in.loop.reset()
+		if reset, ok := goja.AssertFunction(in.hooks.Get("reset")); ok {
+			_, _ = reset(goja.Undefined())
+		}
 		if healthy {
 			e.release(&req.Script, in)
 		} else {
@@ -348,93 +318,29 @@ func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	env, err := e.env(vm, req.Script.Bindings)
+	env, err := e.buildEnv(ctx, in, req)
 	if err != nil {
 		return 0, err
 	}
-	ectx := vm.NewObject()
-	params := vm.NewObject()
-	for k, v := range req.Params {
-		_ = params.Set(k, v)
+	ectx, err := e.newContext(in, req)
+	if err != nil {
+		return 0, scriptError(err)
 	}
-	_ = ectx.Set("params", params)
-	_ = ectx.Set("requestId", req.RequestID)
-	_ = ectx.Set("executionId", req.ExecutionID)
-	_ = ectx.Set("waitUntil", func(goja.Value) {})
-	_ = ectx.Set("passThroughOnException", func() {})
 
 	ret, err := in.fetch(in.handler, request, env, ectx)
+	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	ret, err = in.loop.await(ctx, ret)
+	result, err := in.loop.await(ctx, ret)
 	if err != nil {
 		return 0, err
 	}
-	unwrap, _ := goja.AssertFunction(in.hooks.Get("unwrapResponse"))
-	out, err := unwrap(goja.Undefined(), ret)
+	status, err := e.respond(ctx, in, req, w, result)
 	if err != nil {
-		return 0, scriptError(err)
+		return status, err
 	}
-	if goja.IsNull(out) {
-		return 0, fmt.Errorf("%w: fetch handler returned %s, not a Response", ErrScript, describe(ret))
-	}
-	o := out.ToObject(vm)
-	status := int(o.Get("status").ToInteger())
-	var hdrPairs []string
-	if err := vm.ExportTo(o.Get("headers"), &hdrPairs); err != nil {
-		return 0, fmt.Errorf("reading response headers: %w", err)
-	}
-	h := w.Header()
-	for i := 0; i+1 < len(hdrPairs); i += 2 {
-		h.Add(hdrPairs[i], hdrPairs[i+1])
-	}
-	var respBody []byte
-	if b := o.Get("body"); b != nil && !goja.IsNull(b) && !goja.IsUndefined(b) {
-		respBody = bytesOf(vm, b)
-	}
-	if respBody != nil && h.Get("Content-Length") == "" {
-		h.Set("Content-Length", strconv.Itoa(len(respBody)))
-	}
-	w.WriteHeader(status)
-	if len(respBody) > 0 && req.Method != http.MethodHead {
-		if _, err := w.Write(respBody); err != nil {
-			return status, fmt.Errorf("writing response: %w", err)
-		}
-	}
-	return status, nil
-}
-
-// env builds the env object from text and json bindings.
-func (e *Engine) env(vm *goja.Runtime, raw json.RawMessage) (*goja.Object, error) {
-	env := vm.NewObject()
-	if len(raw) == 0 {
-		return env, nil
-	}
-	var bs map[string]struct {
-		Type  string          `json:"type"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(raw, &bs); err != nil {
-		return nil, fmt.Errorf("reading bindings: %w", err)
-	}
-	for name, b := range bs {
-		switch b.Type {
-		case "text":
-			var s string
-			if err := json.Unmarshal(b.Value, &s); err != nil {
-				return nil, fmt.Errorf("binding %s: %w", name, err)
-			}
-			_ = env.Set(name, s)
-		case "json":
-			var v any
-			if err := json.Unmarshal(b.Value, &v); err != nil {
-				return nil, fmt.Errorf("binding %s: %w", name, err)
-			}
-			_ = env.Set(name, vm.ToValue(v))
-		}
-	}
-	return env, nil
+	return status, e.afterResponse(ctx, in)
 }
 
 func scriptError(err error) error {

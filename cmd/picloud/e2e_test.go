@@ -264,4 +264,3 @@ func login(t *testing.T, base, user, password string) string {
 	}
 	return s.Token
 }
-

@@ -13,18 +13,23 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/picloud/picloud/internal/cli"
 	"github.com/picloud/picloud/node"
 )
 
-const usage = `usage: picloud <command>
+var usage = `usage: picloud <command>
 
-commands:
+node commands:
   dev       run a single local node: data in ./.picloud, HTTP on 127.0.0.1:8080
   agent     run the node agent (what systemd starts on every Pi)
   version   print the version
 
-environment: PICLOUD_BIND, PICLOUD_DATA_DIR, DATABASE_URL, PICLOUD_ADMIN_USER,
-PICLOUD_ADMIN_PASSWORD, PICLOUD_MAX_CONCURRENT_EXECUTIONS, PICLOUD_LOG_LEVEL
+node environment: PICLOUD_BIND, PICLOUD_DATA_DIR, DATABASE_URL, PICLOUD_ADMIN_USER,
+PICLOUD_ADMIN_PASSWORD, PICLOUD_MAX_CONCURRENT_EXECUTIONS, PICLOUD_LOG_LEVEL,
+PICLOUD_LOG_RETAIN_EXECUTIONS, PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE
+
+` + cli.Usage() + `
+client environment: PICLOUD_URL, PICLOUD_TOKEN, PICLOUD_APP (see docs/cli.md)
 `
 
 func main() {
@@ -45,6 +50,13 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	if cli.Has(args[0]) {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		env := cli.OSEnv()
+		env.Stdout, env.Stderr, env.Getenv = stdout, stderr, getenv
+		return cli.Run(ctx, env, args)
 	}
 	fmt.Fprintf(stderr, "picloud: unknown command %q\n\n%s", args[0], usage)
 	return 2

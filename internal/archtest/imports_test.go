@@ -70,6 +70,7 @@ var rules = []rule{
 	// touch runtime at all.
 	{Import: module + "/runtime", Allowed: []string{module + "/node", module + "/edge"}},
 	{Import: module + "/edge", Allowed: []string{module + "/node"}},
+	{Import: module + "/dashboard", Allowed: []string{module + "/node"}},
 	{Import: module + "/internal/pgtest", Allowed: nil}, // tests only
 	{Import: module + "/migrations", Allowed: []string{module + "/manager"}},
 }

@@ -1,0 +1,1 @@
+import"./BsPYW22d.js";
