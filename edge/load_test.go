@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,6 +187,7 @@ func benchmarkDispatch(b *testing.B, nRoutes int) {
 		b.Fatalf("warm-up: %d %s", w.Code, w.Body)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w := httptest.NewRecorder()
@@ -194,6 +196,18 @@ func benchmarkDispatch(b *testing.B, nRoutes int) {
 			b.Fatalf("%s: %d", reqs[i%len(reqs)].URL, w.Code)
 		}
 	}
+	b.StopTimer()
+	// CPU time per request is steadier than wall time on a shared machine.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkDispatch10Routes(b *testing.B)    { benchmarkDispatch(b, 10) }
