@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -101,8 +103,15 @@ func TestAccessLogAndRequestID(t *testing.T) {
 		t.Errorf("X-Request-Id = %q, want a generated id", generated)
 	}
 
-	logs := f.logs.String()
-	access := logLines(logs, "request")
+	// The line is written after the response went out: give it a moment.
+	var logs string
+	var access []string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		logs = f.logs.String()
+		if access = logLines(logs, "request"); len(access) >= 2 {
+			break
+		}
+	}
 	if len(access) != 2 {
 		t.Fatalf("%d access lines, want 2 (one per request):\n%s", len(access), logs)
 	}
@@ -164,6 +173,9 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatalf("full gate = %d, Retry-After %q", st, h.Get("Retry-After"))
 	}
 
+	// Metrics are recorded after the response went out: wait for the
+	// requests above to be fully done.
+	waitFor(t, 5*time.Second, func() bool { return f.srv.inflight.Load() == 0 })
 	status, hdr, body := get(t, f.base+"/metrics", "")
 	if status != 200 {
 		t.Fatalf("/metrics = %d", status)
@@ -240,4 +252,35 @@ next:
 		}
 	}
 	return 0, false
+}
+
+// The access-log writer must not buffer a streamed response.
+func TestStreamingThroughRecorder(t *testing.T) {
+	f := newFixture(t, nil)
+	f.addScript(t, "s-stream", "app1", `export default { fetch() {
+  const { readable, writable } = new TransformStream();
+  const w = writable.getWriter();
+  (async () => {
+    await w.write(new TextEncoder().encode("first\n"));
+    await new Promise(r => setTimeout(r, 1500));
+    await w.write(new TextEncoder().encode("second\n"));
+    await w.close();
+  })();
+  return new Response(readable);
+} }`)
+	f.setRouting([]route.Claim{{ID: "c1", Pattern: "localhost", AppID: "app1"}},
+		map[string][]route.Route{"app1": {{ID: "r1", Method: "GET", Path: "/s", Target: "s-stream"}}})
+	start := time.Now()
+	resp, err := client.Get("http://localhost:" + f.base[len("http://127.0.0.1:"):] + "/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("first line after %v: the stream was buffered", d)
+	}
 }

@@ -27,15 +27,16 @@ func (w *respWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Flush forwards to the underlying writer so streamed responses still
-// stream.
-func (w *respWriter) Flush() {
+// FlushError forwards through whatever wraps the connection (Caddy's
+// writers only expose Unwrap), so streamed responses still stream.
+func (w *respWriter) FlushError() error {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+// Flush is FlushError for callers that use http.Flusher.
+func (w *respWriter) Flush() { _ = w.FlushError() }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
