@@ -259,7 +259,7 @@ func (s *Server) load(ctx context.Context) error {
 // reloadIfNeeded reloads Caddy when the set of public names for ACME
 // changed; every other claimed host is served on demand without a reload.
 func (s *Server) reloadIfNeeded() {
-	if s.cfg.TLS == nil || !s.cfg.TLS.ACME.Enabled {
+	if s.cfg.TLS == nil || !s.cfg.TLS.ACME.Enabled || s.stopCtx.Err() != nil {
 		return
 	}
 	ctx := context.Background()
@@ -271,7 +271,7 @@ func (s *Server) reloadIfNeeded() {
 	s.loadMu.Lock()
 	same := slices.Equal(acmeNames(t.domains.Claims()), s.acmeNames)
 	s.loadMu.Unlock()
-	if same {
+	if same || s.stopCtx.Err() != nil {
 		return
 	}
 	if err := s.load(ctx); err != nil {
