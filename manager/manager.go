@@ -125,3 +125,22 @@ func (m *Manager) Close() { m.pool.Close() }
 
 // Ping checks the database is reachable.
 func (m *Manager) Ping(ctx context.Context) error { return m.pool.Ping(ctx) }
+
+// PoolStat is a snapshot of the connection pool, for metrics.
+type PoolStat struct {
+	Total, Idle, Acquired, Constructing, Max int
+	AcquireCount, EmptyAcquireCount          int64
+	CanceledAcquireCount                     int64
+	AcquireDuration                          time.Duration
+}
+
+// PoolStat reports the connection pool's numbers (pgxpool.Stat).
+func (m *Manager) PoolStat() PoolStat {
+	s := m.pool.Stat()
+	return PoolStat{
+		Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
+		Constructing: int(s.ConstructingConns()), Max: int(s.MaxConns()),
+		AcquireCount: s.AcquireCount(), EmptyAcquireCount: s.EmptyAcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(), AcquireDuration: s.AcquireDuration(),
+	}
+}

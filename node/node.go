@@ -110,6 +110,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
+		CertStore:     mgr.CertStore(),
+		TLS:           cfg.tlsConfig(),
 		Admin:         mgr.Handler(),
 		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
@@ -117,6 +119,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Recorder:      recorder{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
+		DatabaseStats: dbStats{mgr},
 		Version: edge.Version{
 			Product: ProductVersion, SDK: SDKVersion, API: APIVersion,
 			Schema: manager.LatestSchema(), Wire: WireVersion, PublicBaseURL: cfg.publicBaseURL(),
@@ -211,6 +214,18 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
 	}
 	return r, nil
+}
+
+// dbStats adapts the manager's pool numbers to the edge's metrics.
+type dbStats struct{ mgr *manager.Manager }
+
+func (d dbStats) DBStats() edge.DBStats {
+	s := d.mgr.PoolStat()
+	return edge.DBStats{
+		Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Constructing: s.Constructing, Max: s.Max,
+		AcquireCount: s.AcquireCount, EmptyAcquireCount: s.EmptyAcquireCount,
+		CanceledAcquireCount: s.CanceledAcquireCount, AcquireDurationSeconds: s.AcquireDuration.Seconds(),
+	}
 }
 
 // recorder adapts the manager's execution log to the edge's recorder.
