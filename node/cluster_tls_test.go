@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgtest"
 	"github.com/picloud/picloud/manager"
 	"github.com/picloud/picloud/runtime"
@@ -32,7 +33,7 @@ func startEdge(t *testing.T, dsn string) (*edge.Server, string, string) {
 	t.Cleanup(mgr.Close)
 	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
 	srv, err := edge.New(edge.Config{
-		Bind: httpAddr, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr},
+		Bind: httpAddr, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr: mgr, ceilings: limits.Ceilings},
 		CertStore:     mgr.CertStore(),
 		DatabaseStats: dbStats{mgr},
 		TLS:           &edge.TLSConfig{HTTPSBind: httpsAddr, LANNames: []string{"localhost", "127.0.0.1"}},

@@ -120,6 +120,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
 		DatabaseStats: dbStats{mgr},
+		RuntimeStats:  runtimeStats{engine},
 		Version: edge.Version{
 			Product: ProductVersion, SDK: SDKVersion, API: APIVersion,
 			Schema: manager.LatestSchema(), Wire: WireVersion, PublicBaseURL: cfg.publicBaseURL(),
@@ -214,6 +215,13 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
 	}
 	return r, nil
+}
+
+// runtimeStats adapts the runtime's pool to the edge's metrics.
+type runtimeStats struct{ engine *runtime.Engine }
+
+func (r runtimeStats) PoolStats() edge.PoolStats {
+	return edge.PoolStats{Idle: r.engine.IdleRuntimes()}
 }
 
 // dbStats adapts the manager's pool numbers to the edge's metrics.
