@@ -48,8 +48,14 @@ orig_bytes=$(stat -c %s "$work/disk.img")
 truncate -s +1G "$work/disk.img" # a bigger "card": first boot must grow the root
 off=$(boot_offset "$work/disk.img")
 fat="$work/disk.img@@$off"
-mcopy -n -i "$fat" ::/vmlinuz "$work/vmlinuz"
-mcopy -n -i "$fat" ::/initrd.img "$work/initrd.img"
+# The same kernel and initrd the Pi's firmware loads: config.txt names them.
+config=$(mtype -i "$fat" ::/config.txt | tr -d '\r')
+kernel=$(echo "$config" | sed -n 's/^kernel=//p' | tail -n1)
+initrd=$(echo "$config" | sed -n 's/^initramfs \([^ ]*\).*/\1/p' | tail -n1)
+[ -n "$kernel" ] && [ -n "$initrd" ] || fail "config.txt names no kernel/initramfs"
+mcopy -n -i "$fat" "::/$kernel" "$work/vmlinuz"
+mcopy -n -i "$fat" "::/$initrd" "$work/initrd.img"
+log "kernel $kernel, initrd $initrd ($(du -h "$work/initrd.img" | cut -f1))"
 cmdline=$(mtype -i "$fat" ::/cmdline.txt | tr -d '\r\n')
 # The Pi's serial consoles do not exist on -M virt; keep everything else.
 append="$(echo "$cmdline" | tr ' ' '\n' | grep -v '^console=' | tr '\n' ' ')console=ttyAMA0"

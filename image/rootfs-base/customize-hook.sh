@@ -34,10 +34,16 @@ set_default CMA 0
 
 sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
 cp "$here/initramfs-modules" "$root/etc/initramfs-tools/modules"
+# The fsck hook probes the root device for its type, which fails in a chroot
+# (no fsck in the initrd, and no fsck.repair at boot); name it instead.
+# gzip: the rootfs has no zstd, and the Pi firmware does not care.
+printf 'FSTYPE=ext4\nCOMPRESS=gzip\n' >"$root/etc/initramfs-tools/conf.d/picloud"
 
 # Put the real update-initramfs back (essential-hook.sh stubbed it).
-rm -f "$root/usr/sbin/update-initramfs"
-chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+if chroot "$root" dpkg-divert --list /usr/sbin/update-initramfs | grep -q .; then
+	rm -f "$root/usr/sbin/update-initramfs"
+	chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+fi
 
 mounted_proc=
 if ! mountpoint -q "$root/proc"; then
