@@ -201,7 +201,7 @@ check "hostname from Imager's user-data" '[ "$(hostname)" = pi-boottest ] && gre
 check "Imager user created with its key, no password" \
 	'id imager | grep -q sudo && grep -q boottest-imager /home/imager/.ssh/authorized_keys && passwd -S imager | grep -q " L "'
 check "Wi-Fi from network-config written 0600 and enabled" \
-	"grep -q 'ssid=\"BootTestNet\"' /etc/wpa_supplicant/wpa_supplicant-wlan0.conf && grep -q country=GB /etc/wpa_supplicant/wpa_supplicant-wlan0.conf && [ \"\$(stat -c %a /etc/wpa_supplicant/wpa_supplicant-wlan0.conf)\" = 600 ] && systemctl is-enabled -q wpa_supplicant@wlan0"
+	"grep -q 'ssid=\"BootTestNet\"' /etc/wpa_supplicant/wpa_supplicant-wlan0.conf && grep -q country=GB /etc/wpa_supplicant/wpa_supplicant-wlan0.conf && [ \"\$(stat -c %a /etc/wpa_supplicant/wpa_supplicant-wlan0.conf)\" = 600 ] && test -L /etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants/wpa_supplicant@wlan0.service"
 check "time zone applied" '[ "$(readlink /etc/localtime)" = /usr/share/zoneinfo/Europe/London ]'
 check "SSH host keys generated on this node" 'ls /etc/ssh/ssh_host_ed25519_key.pub'
 check "SSH refuses passwords" 'sshd -T | grep -qx "passwordauthentication no"'
@@ -212,6 +212,7 @@ check "journal size-capped" 'systemd-analyze cat-config systemd/journald.conf | 
 check "root mounted noatime by label" 'findmnt -no OPTIONS / | grep -q noatime && findmnt -no LABEL / | grep -qx RASPIROOT'
 check "fsck in the initrd" 'lsinitramfs /boot/initrd.img-$(uname -r) | grep -q "sbin/fsck.ext4$"'
 check "mDNS: avahi publishes <hostname>.local" 'systemctl is-active -q avahi-daemon && getent hosts pi-boottest.local'
+vm 'systemd-analyze; systemd-analyze critical-chain picloud.service' 2>&1 | sed 's/^/    /' >&2 || true
 score=$(vm 'systemd-analyze security picloud.service --no-pager | tail -n1' || true)
 log "systemd-analyze security picloud.service: $score"
 

@@ -115,11 +115,11 @@ printf 'PICLOUD_VERSION=%s\nPICLOUD_BUILD_DATE=%s\n' "$version" "$(date -u +%Y-%
 echo picloud >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tpicloud\n' >"$root/etc/hosts"
 ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
-chroot "$root" systemd-sysusers
-chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service \
+systemd-sysusers --root="$root"
+systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service \
 	systemd-timesyncd.service avahi-daemon.service ssh.service \
 	picloud-firstboot.service picloud.service
-chroot "$root" systemctl mask swap.target >/dev/null
+systemctl --root="$root" mask swap.target >/dev/null
 log "overlay applied"
 
 # Kernel and initrd for qemu -M virt, copied out of the image's own /boot.

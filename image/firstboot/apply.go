@@ -417,7 +417,10 @@ func (a *Applier) wifi(ctx context.Context, w *WiFi) error {
 	if err := writeFile(a.path("/etc/wpa_supplicant/wpa_supplicant-wlan0.conf"), []byte(b.String()), 0o600, 0, 0); err != nil {
 		return err
 	}
-	wants := a.path("/etc/systemd/system/multi-user.target.wants")
+	// Start wpa_supplicant when wlan0 appears, not at boot: a board without
+	// Wi-Fi (or with it disabled) must not wait 90 s for a device that never
+	// comes, holding network-online.target and the agent back.
+	wants := a.path("/etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants")
 	if err := os.MkdirAll(wants, 0o755); err != nil {
 		return fmt.Errorf("enabling Wi-Fi: %w", err)
 	}
@@ -426,7 +429,8 @@ func (a *Applier) wifi(ctx context.Context, w *WiFi) error {
 	if err := os.Symlink("/lib/systemd/system/wpa_supplicant@.service", link); err != nil {
 		return fmt.Errorf("enabling Wi-Fi: %w", err)
 	}
-	if a.Live {
+	if _, err := os.Stat("/sys/class/net/wlan0"); a.Live && err == nil {
+		// The device is already up (udev ran before us): start it now.
 		if out, err := a.Run.Run(ctx, "systemctl", "--no-block", "start", "wpa_supplicant@wlan0.service"); err != nil {
 			a.Log.Warn("starting Wi-Fi", "err", err, "output", string(out))
 		}

@@ -118,7 +118,7 @@ func TestApply(t *testing.T) {
 				if !strings.Contains(wpa, `ssid="HomeNet"`) || !strings.Contains(wpa, `psk="wifi-passphrase"`) || !strings.Contains(wpa, "country=GB") {
 					t.Errorf("wpa conf:\n%s", wpa)
 				}
-				if l, err := os.Readlink(root + "/etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service"); err != nil || !strings.HasSuffix(l, "wpa_supplicant@.service") {
+				if l, err := os.Readlink(root + "/etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants/wpa_supplicant@wlan0.service"); err != nil || !strings.HasSuffix(l, "wpa_supplicant@.service") {
 					t.Errorf("wifi not enabled: %v %v", l, err)
 				}
 				if !strings.Contains(read(t, root+"/root/.ssh/authorized_keys"), "me@laptop") {

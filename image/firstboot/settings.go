@@ -106,13 +106,19 @@ func ParseTOML(b []byte) (Settings, error) {
 
 // userData is the subset of #cloud-config that Raspberry Pi Imager writes.
 type userData struct {
-	Hostname          string         `yaml:"hostname"`
-	Timezone          string         `yaml:"timezone"`
-	SSHPwauth         any            `yaml:"ssh_pwauth"`
-	SSHAuthorizedKeys []string       `yaml:"ssh_authorized_keys"`
-	Users             []any          `yaml:"users"`
-	Runcmd            []any          `yaml:"runcmd"`
-	Extra             map[string]any `yaml:",inline"`
+	Hostname          string   `yaml:"hostname"`
+	Timezone          string   `yaml:"timezone"`
+	SSHPwauth         any      `yaml:"ssh_pwauth"`
+	SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
+	Users             []any    `yaml:"users"`
+	Runcmd            []any    `yaml:"runcmd"`
+}
+
+// appliedUserDataKeys are the user-data keys PiCloud applies (or, for
+// manage_etc_hosts, does anyway); any other key is reported as ignored.
+var appliedUserDataKeys = map[string]bool{
+	"hostname": true, "timezone": true, "ssh_pwauth": true, "ssh_authorized_keys": true,
+	"users": true, "manage_etc_hosts": true, "runcmd": true,
 }
 
 type userEntry struct {
@@ -175,8 +181,13 @@ func ParseUserData(b []byte) (s Settings, country string, ignored []string, err 
 			country = strings.ToUpper(m[1])
 		}
 	}
-	for k := range u.Extra {
-		ignored = append(ignored, k)
+	var all map[string]any
+	if err := yaml.Unmarshal(b, &all); err == nil {
+		for k := range all {
+			if !appliedUserDataKeys[k] {
+				ignored = append(ignored, k)
+			}
+		}
 	}
 	if len(u.Runcmd) > 0 {
 		ignored = append(ignored, "runcmd")
