@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDevEndToEnd builds the binary, runs `picloud dev` on a fresh data
+// directory, deploys and calls a script over real HTTP, restarts the process
+// and finds the script still there.
+func TestDevEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	bin := filepath.Join(t.TempDir(), "picloud")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// Not t.TempDir: its parent is 0700, and a managed postgres running as
+	// another user must traverse the path.
+	dataDir, err := os.MkdirTemp("", "picloud-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
+	if err := os.Chmod(dataDir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + freeAddr(t)
+	env := append(os.Environ(),
+		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
+		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
+		"PICLOUD_ADMIN_USER=alice",
+		"PICLOUD_ADMIN_PASSWORD=s3cret-pass",
+		"DATABASE_URL=",
+	)
+
+	node := startNode(t, bin, env, base)
+	if !strings.Contains(node.stdout(), `username "alice"`) {
+		t.Errorf("startup output does not say how to log in:\n%s", node.stdout())
+	}
+
+	body, status := get(t, base+"/healthz", "")
+	if status != 200 || body != "ok" {
+		t.Fatalf("/healthz = %d %q", status, body)
+	}
+	body, status = get(t, base+"/", "localhost")
+	if status != 200 || !strings.Contains(body, "Hello from PiCloud") {
+		t.Fatalf("/ = %d %q, want the Hello World seed", status, body)
+	}
+	body, _ = get(t, base+"/version", "")
+	var version map[string]any
+	if err := json.Unmarshal([]byte(body), &version); err != nil {
+		t.Fatalf("/version: %v: %s", err, body)
+	}
+	for _, k := range []string{"product", "sdk", "api", "schema", "wire", "public_base_url"} {
+		if _, ok := version[k]; !ok {
+			t.Errorf("/version lacks %q: %s", k, body)
+		}
+	}
+
+	token := login(t, base, "alice", "s3cret-pass")
+	var deployed struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+	}
+	status = postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{
+		"app": "default", "name": "greet",
+		"source":   "export default {\n  async fetch(request, env, ctx) {\n    const name = await request.text();\n    return Response.json({ greeting: env.GREETING + ', ' + name, method: request.method });\n  },\n};\n",
+		"bindings": map[string]any{"GREETING": map[string]any{"type": "text", "value": "Hello"}},
+	}, &deployed)
+	if status != http.StatusCreated || deployed.ID == "" || deployed.Version != 1 {
+		t.Fatalf("deploy = %d %+v", status, deployed)
+	}
+	want := `{"greeting":"Hello, Pi","method":"POST"}`
+	if body, status := post(t, base+"/api/v1/execute/"+deployed.ID, "Pi"); status != 200 || body != want {
+		t.Fatalf("execute = %d %q, want %q", status, body, want)
+	}
+
+	var apiErr struct {
+		Error struct {
+			Code    string         `json:"code"`
+			Message string         `json:"message"`
+			Details map[string]any `json:"details"`
+		} `json:"error"`
+	}
+	status = postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{
+		"app": "default", "name": "broken", "source": "export default {\n  fetch() { return 1 +; }\n}",
+	}, &apiErr)
+	if status != http.StatusBadRequest || apiErr.Error.Code != "syntax_error" || apiErr.Error.Details["line"] != float64(2) {
+		t.Fatalf("syntax error deploy = %d %+v", status, apiErr)
+	}
+
+	node.stop(t)
+	node = startNode(t, bin, env, base)
+	defer node.stop(t)
+	if strings.Contains(node.stdout(), "password") && strings.Contains(node.stdout(), "shown once") {
+		t.Errorf("second start bootstrapped an admin again:\n%s", node.stdout())
+	}
+	if body, status := post(t, base+"/api/v1/execute/"+deployed.ID, "again"); status != 200 || !strings.Contains(body, "Hello, again") {
+		t.Fatalf("after restart execute = %d %q", status, body)
+	}
+	if body, status := get(t, base+"/api/v1/execute/00000000-0000-0000-0000-000000000000", ""); status != 404 || !strings.Contains(body, "script_not_found") {
+		t.Fatalf("unknown script = %d %q", status, body)
+	}
+	if _, status := get(t, base+"/api/v1/execute/"+"broken", ""); status != 404 {
+		t.Fatalf("the refused script exists: %d", status)
+	}
+}
+
+type runningNode struct {
+	cmd  *exec.Cmd
+	done chan error
+	mu   sync.Mutex
+	out  *bytes.Buffer
+}
+
+func (n *runningNode) stdout() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.out.String()
+}
+
+func startNode(t *testing.T, bin string, env []string, base string) *runningNode {
+	t.Helper()
+	n := &runningNode{out: new(bytes.Buffer), done: make(chan error, 1)}
+	n.cmd = exec.Command(bin, "dev")
+	n.cmd.Env = env
+	n.cmd.Stdout = lockedWriter{&n.mu, n.out}
+	n.cmd.Stderr = testLogWriter{t}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.done <- n.cmd.Wait() }()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return n
+			}
+		}
+		select {
+		case err := <-n.done:
+			t.Fatalf("picloud dev exited before serving: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = n.cmd.Process.Kill()
+			t.Fatal("picloud dev did not answer /healthz within 90s")
+		}
+	}
+}
+
+// stop sends Ctrl-C and expects a clean exit, Postgres included.
+func (n *runningNode) stop(t *testing.T) {
+	t.Helper()
+	if n.cmd.ProcessState != nil {
+		return
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-n.done:
+		if err != nil {
+			t.Fatalf("picloud dev exited with %v after Ctrl-C", err)
+		}
+	case <-time.After(60 * time.Second):
+		_ = n.cmd.Process.Kill()
+		t.Fatal("picloud dev did not stop within 60s of Ctrl-C")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s", bytes.TrimRight(p, "\n"))
+	return len(p), nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func do(t *testing.T, req *http.Request) (string, int) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), resp.StatusCode
+}
+
+func get(t *testing.T, url, host string) (string, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if host != "" {
+		req.Host = host
+	}
+	return do(t, req)
+}
+
+func post(t *testing.T, url, body string) (string, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	return do(t, req)
+}
+
+func postJSON(t *testing.T, url, token string, in, out any) int {
+	t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	body, status := do(t, req)
+	if err := json.Unmarshal([]byte(body), out); err != nil {
+		t.Fatalf("POST %s: %d %q: %v", url, status, body, err)
+	}
+	return status
+}
+
+func login(t *testing.T, base, user, password string) string {
+	t.Helper()
+	var s struct {
+		Token string `json:"token"`
+	}
+	if status := postJSON(t, base+"/api/v1/admin/auth/login", "", map[string]string{"username": user, "password": password}, &s); status != 200 || s.Token == "" {
+		t.Fatalf("login = %d", status)
+	}
+	return s.Token
+}

@@ -1,0 +1,185 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/pgserver"
+	"github.com/picloud/picloud/internal/route"
+	"github.com/picloud/picloud/manager"
+	"github.com/picloud/picloud/runtime"
+)
+
+// Version of the product and of each compatibility surface.
+const (
+	ProductVersion = "0.1.0"
+	SDKVersion     = "1.0"
+	APIVersion     = 1
+	WireVersion    = 1
+)
+
+// Run starts the node and serves until ctx ends, then stops everything it
+// started, the managed Postgres last. Login instructions go to out.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	dataDir, err := cfg.absDataDir()
+	if err != nil {
+		return err
+	}
+	// 0711: a managed postgres running as another user must traverse it.
+	if err := os.MkdirAll(dataDir, 0o711); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	started := time.Now()
+
+	dsn := cfg.DatabaseURL
+	var pgDone <-chan struct{}
+	if dsn == "" {
+		pg, err := pgserver.New(pgserver.Config{
+			DataDir: filepath.Join(dataDir, "postgres"),
+			Logger:  log,
+			RunAs:   cfg.PostgresUser,
+		})
+		if err != nil {
+			return err
+		}
+		if err := pg.Start(ctx); err != nil {
+			return fmt.Errorf("starting postgres: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if stopErr := pg.Stop(stopCtx); stopErr != nil {
+				err = errors.Join(err, fmt.Errorf("stopping postgres: %w", stopErr))
+			}
+		}()
+		dsn = pg.ConnString()
+		pgDone = pg.Done()
+	}
+
+	engine, err := runtime.New(runtime.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer mgr.Close()
+	if err := mgr.Seed(ctx); err != nil {
+		return err
+	}
+
+	boot, err := mgr.EnsureAdmin(ctx, cfg.AdminUser, cfg.AdminPassword, cfg.Mode == ModeDev)
+	if err != nil {
+		return err
+	}
+	if boot.Password != "" {
+		// Printed at once: a generated password must not be lost if the
+		// start fails later.
+		fmt.Fprintf(out, "Created the first admin: username %q, password %q (shown once; change it after logging in)\n", boot.Username, boot.Password)
+	}
+
+	srv, err := edge.New(edge.Config{
+		Bind:          cfg.Bind,
+		StorageDir:    filepath.Join(dataDir, "caddy"),
+		Admin:         mgr.Handler(),
+		Executor:      engine,
+		Catalog:       catalog{mgr},
+		Logger:        log,
+		MaxConcurrent: cfg.MaxConcurrent,
+		Version: edge.Version{
+			Product: ProductVersion, SDK: SDKVersion, API: APIVersion,
+			Schema: manager.LatestSchema(), Wire: WireVersion, PublicBaseURL: cfg.publicBaseURL(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go mgr.WatchChanges(watchCtx, srv.Invalidate)
+
+	// Caddy's first Load is the last start-up step: it tells systemd READY.
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		if stopErr := srv.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+	}()
+	base := cfg.publicBaseURL()
+	log.Info("picloud is ready", "url", base, "startup", time.Since(started).Round(time.Millisecond))
+	printWelcome(out, base, boot)
+	go watchdog(ctx, log, mgr.Ping)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case <-pgDone:
+		return errors.New("the managed postgres exited unexpectedly")
+	}
+}
+
+func printWelcome(out io.Writer, base string, boot manager.BootstrapResult) {
+	fmt.Fprintf(out, "\nPiCloud is serving %s\n", base)
+	fmt.Fprintf(out, "  try:    curl %s/\n", base)
+	if boot.Password != "" {
+		fmt.Fprintf(out, "  login:  username %q with the password shown above\n", boot.Username)
+	} else if boot.Created {
+		fmt.Fprintf(out, "  login:  username %q with the password from PICLOUD_ADMIN_PASSWORD\n", boot.Username)
+	}
+	fmt.Fprintf(out, "  token:  curl -s -X POST %s/api/v1/admin/auth/login -H 'content-type: application/json' -d '{\"username\":\"...\",\"password\":\"...\"}'\n\n", base)
+}
+
+// compiler adapts the runtime to the manager's Compiler.
+type compiler struct{ engine *runtime.Engine }
+
+func (c compiler) Compile(ctx context.Context, source, language string) (string, error) {
+	code, err := c.engine.Compile(ctx, source, language)
+	var se *runtime.SyntaxError
+	if errors.As(err, &se) {
+		return "", &manager.CompileError{Line: se.Line, Column: se.Column, Message: se.Message}
+	}
+	return code, err
+}
+
+// catalog adapts the manager to the edge's Catalog.
+type catalog struct{ mgr *manager.Manager }
+
+func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) {
+	s, err := c.mgr.Script(ctx, id)
+	if errors.Is(err, manager.ErrNotFound) {
+		return runtime.Script{}, edge.ErrScriptNotFound
+	}
+	if err != nil {
+		return runtime.Script{}, err
+	}
+	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code, Bindings: s.Bindings}, nil
+}
+
+func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
+	snap, err := c.mgr.Routing(ctx)
+	if err != nil {
+		return edge.Routing{}, err
+	}
+	r := edge.Routing{Routes: make(map[string][]route.Route)}
+	for _, d := range snap.Domains {
+		r.Claims = append(r.Claims, route.Claim{ID: d.ID, Pattern: d.Pattern, AppID: d.AppID})
+	}
+	for _, rt := range snap.Routes {
+		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
+	}
+	return r, nil
+}
