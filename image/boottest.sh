@@ -190,7 +190,7 @@ check "agent runs as picloud, not root" '[ "$(ps -o user= -p "$(systemctl show -
 check "PostgreSQL runs under the agent as picloud, data in /var/lib/picloud" \
 	'pids=$(systemctl show -p ControlGroup --value picloud); cat /sys/fs/cgroup$pids/cgroup.procs | xargs -r ps -o user=,comm= -p | grep -q "^picloud *postgres$"'
 check "PostgreSQL tuned for flash (WAL compression, spread checkpoints)" \
-	'[ "$(runuser -u picloud -- psql -h /var/lib/picloud/postgres -d picloud -Atc "show wal_compression")" = on ] && [ "$(runuser -u picloud -- psql -h /var/lib/picloud/postgres -d picloud -Atc "show checkpoint_completion_target")" = 0.9 ]'
+	'cd / && q() { runuser -u picloud -- psql -h /var/lib/picloud/postgres -d picloud -XAtc "show $1"; }; q wal_compression | grep -qxE "on|pglz|lz4|zstd" && [ "$(q checkpoint_completion_target)" = 0.9 ]'
 check "Debian's default PostgreSQL cluster does not exist" '! ls /etc/postgresql/*/main 2>/dev/null && ! systemctl is-active -q postgresql'
 check "secrets in /var/lib/picloud/picloud.env, 0600 picloud" \
 	"[ \"\$(stat -c %a:%U /var/lib/picloud/picloud.env)\" = 600:picloud ] && grep -q '$secret' /var/lib/picloud/picloud.env"
