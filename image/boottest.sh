@@ -122,6 +122,7 @@ free_port() {
 	done
 }
 http_port=$(free_port)
+https_port=$(free_port)
 ssh_port=$(free_port)
 start_qemu() {
 	qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
@@ -129,7 +130,7 @@ start_qemu() {
 		-kernel "$work/vmlinuz" -initrd "$work/initrd.img" -append "$append" \
 		-drive "file=$work/disk.img,format=raw,if=virtio,cache=unsafe" \
 		-device virtio-rng-pci \
-		-netdev "user,id=n0,hostname=qemu,hostfwd=tcp:127.0.0.1:$http_port-:80,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
+		-netdev "user,id=n0,hostname=qemu,hostfwd=tcp:127.0.0.1:$http_port-:80,hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
 		-device virtio-net-pci,netdev=n0 \
 		-serial "file:$work/console.log" &
 	qpid=$!
@@ -216,7 +217,15 @@ vm 'systemd-analyze; systemd-analyze critical-chain picloud.service' 2>&1 | sed 
 score=$(vm 'systemd-analyze security picloud.service --no-pager | tail -n1' || true)
 log "systemd-analyze security picloud.service: $score"
 
-# --- the API, over the forwarded port -----------------------------------------
+# --- the API, over HTTPS trusting only the node's PiCloud CA root -------------
+# The agent serves HTTPS on :443 and :80 redirects everything but /healthz
+# and /admin/ca.crt, so the root comes over plain HTTP and the rest over TLS
+# (the node's certificate covers localhost).
+curl -fsS -m 30 -o "$work/ca.crt" "$base/admin/ca.crt" || fail "download /admin/ca.crt"
+base="https://localhost:$https_port"
+export CURL_CA_BUNDLE="$work/ca.crt"
+curl -fsS -m 30 "$base/healthz" >/dev/null || fail "/healthz over HTTPS trusting only the PiCloud root"
+log "ok: HTTPS with a certificate from the PiCloud CA"
 token=$(curl -fsS -m 30 -H 'Content-Type: application/json' \
 	-d "{\"username\":\"admin\",\"password\":\"$admin_pw\"}" "$base/api/v1/admin/auth/login" | jq -r .token) ||
 	fail "admin login with the password from picloud.toml"
