@@ -139,6 +139,22 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("apps ls:\n%s", out)
 	}
 
+	// Domains: claim, list, refuse a collision, release.
+	if out := c.must("domains", "add", "shop.test", "--app", "shop"); !strings.Contains(out, "App shop now claims shop.test") {
+		t.Fatalf("domains add:\n%s", out)
+	}
+	c.fails(5, "domain_conflict", nil, "domains", "add", "shop.test", "--app", "default")
+	c.fails(5, "invalid_pattern", nil, "domains", "add", "bad..name", "--app", "shop")
+	c.must("domains", "add", "{tenant}.shop.test", "--app", "shop")
+	if out := c.must("domains", "ls", "--app", "shop"); !strings.Contains(out, "PATTERN") || !strings.Contains(out, "shop.test") || !strings.Contains(out, "{tenant}.shop.test") {
+		t.Fatalf("domains ls:\n%s", out)
+	}
+	c.must("domains", "rm", "{tenant}.shop.test", "--app", "shop")
+	var claims []struct{ Pattern string }
+	if err := json.Unmarshal([]byte(c.must("domains", "ls", "--app", "shop", "--json")), &claims); err != nil || len(claims) != 1 || claims[0].Pattern != "shop.test" {
+		t.Fatalf("domains ls --json after rm: %+v %v", claims, err)
+	}
+
 	// Deploy TypeScript with a route; the name comes from the file.
 	greet := write("greet.ts", `export default {
   async fetch(request: Request): Promise<Response> {

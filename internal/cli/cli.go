@@ -237,6 +237,7 @@ func commands() []command {
 		{"invoke", "call a script and print its answer", "invoke SCRIPT [--app APP] [-X METHOD] [-d BODY|@FILE] [-H 'Name: value']... [-i]", cmdInvoke},
 		{"logs", "show a script's or app's recent executions and console lines; -f to follow", "logs [SCRIPT] [--app APP] [--level L] [--outcome O] [--since 15m] [--limit N] [-f]", cmdLogs},
 		{"routes", "list, add or remove routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--app APP] [--host HOST] | routes rm ID`, cmdRoutes},
+		{"domains", "list, claim or release an app's domains", "domains ls [--app APP] | domains add HOST [--app APP] | domains rm HOST|ID [--app APP]", cmdDomains},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
 	}
 	return cs
