@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -102,7 +103,9 @@ func TestKVBindingIsScopedToTheExecutingApp(t *testing.T) {
 	}
 }
 
-func bindingStack(t *testing.T) (*runtime.Engine, *manager.Manager) {
+func bindingStack(t *testing.T) (*runtime.Engine, *manager.Manager) { return bindingStackTB(t) }
+
+func bindingStackTB(t testing.TB) (*runtime.Engine, *manager.Manager) {
 	t.Helper()
 	binds := &bindings{}
 	engine, err := runtime.New(runtime.Config{Bindings: binds})
@@ -118,7 +121,7 @@ func bindingStack(t *testing.T) (*runtime.Engine, *manager.Manager) {
 	return engine, mgr
 }
 
-func deployKV(t *testing.T, mgr *manager.Manager, app, src, namespace string) runtime.Script {
+func deployKV(t testing.TB, mgr *manager.Manager, app, src, namespace string) runtime.Script {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := mgr.CreateApp(ctx, app, app); err != nil {
@@ -134,4 +137,29 @@ func deployKV(t *testing.T, mgr *manager.Manager, app, src, namespace string) ru
 		t.Fatal(err)
 	}
 	return s
+}
+
+// BenchmarkKVGetPut is one script execution that reads and writes a KV key
+// (a counter), through the engine, the binding and real Postgres.
+func BenchmarkKVGetPut(b *testing.B) {
+	ctx := context.Background()
+	engine, mgr := bindingStackTB(b)
+	script := deployKV(b, mgr, "bench", `export default { async fetch(req, env) {
+  const n = (await env.STORE.get("hits", "json")) ?? 0;
+  await env.STORE.put("hits", JSON.stringify(n + 1));
+  return Response.json({ hits: n + 1 });
+} }`, "BENCH")
+	req := &runtime.ExecRequest{Script: script, Method: "GET", URL: "http://x/"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if res, err := engine.Execute(ctx, req, httptest.NewRecorder()); err != nil {
+			b.Fatalf("execute: %v %+v", err, res.Logs)
+		}
+	}
+	b.StopTimer()
+	e, ok, err := mgr.KVGet(ctx, script.AppID, "BENCH", "hits")
+	if err != nil || !ok || string(e.Value) != fmt.Sprint(b.N) {
+		b.Fatalf("counter = %q after %d executions (%v)", e.Value, b.N, err)
+	}
 }
