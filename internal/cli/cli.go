@@ -1,5 +1,5 @@
 // Package cli is the picloud command-line client: login, apps, scripts,
-// deploy, versions, rollback, invoke, logs, routes and API keys. It speaks
+// deploy, versions, rollback, invoke, logs, routes, API keys, KV and secrets. It speaks
 // only HTTP to a node's admin API and imports no server package; only
 // cmd/picloud imports it.
 package cli
@@ -238,6 +238,8 @@ func commands() []command {
 		{"logs", "show a script's or app's recent executions and console lines; -f to follow", "logs [SCRIPT] [--app APP] [--level L] [--outcome O] [--since 15m] [--limit N] [-f]", cmdLogs},
 		{"routes", "list, add or remove routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--app APP] [--host HOST] | routes rm ID`, cmdRoutes},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
+		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N] [--metadata JSON] | kv rm NAMESPACE KEY", cmdKV},
+		{"secret", "list, set (value on stdin) or delete an app's secrets", "secret ls [--app APP] | secret put NAME [--app APP] < value | secret rm NAME [--app APP]", cmdSecret},
 	}
 	return cs
 }
