@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -281,73 +280,98 @@ func (m *Manager) StopExecutionLog() {
 	}
 }
 
-// writeBatch stores recs in one transaction and publishes them to live
-// tails once committed. A failed batch is logged and dropped: logs must
-// never hold up the data plane.
+// writeBatch stores recs in one transaction (one INSERT for the
+// executions, one COPY for their lines) and publishes them to live tails
+// once committed. A failed batch is logged and dropped: logs must never
+// hold up the data plane.
 func (m *Manager) writeBatch(ctx context.Context, recs []ExecutionRecord) {
 	l := m.logs
-	stored := make([]Execution, 0, len(recs))
+	kept := make([]ExecutionRecord, 0, len(recs))
+	for _, r := range recs {
+		if !uuidPattern.MatchString(r.AppID) || !uuidPattern.MatchString(r.ScriptID) {
+			continue
+		}
+		r = l.bound(r)
+		if r.Finished.IsZero() {
+			r.Finished = time.Now()
+		}
+		if !outcomes[r.Outcome] {
+			r.Outcome = "error"
+		}
+		kept = append(kept, r)
+	}
+	if len(kept) == 0 {
+		return
+	}
+	n := len(kept)
+	var (
+		appIDs, execIDs, reqIDs, scriptIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		methods, paths, outs, errs         = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		versions, statuses, counts         = make([]int32, n), make([]int32, n), make([]int32, n)
+		durations                          = make([]int64, n)
+		starts                             = make([]time.Time, n)
+	)
+	// Rows come back as (seq, execution_id); index them by position so
+	// duplicate execution ids (never sent by the edge) still line up.
+	byID := make(map[string][]int, n)
+	for i, r := range kept {
+		appIDs[i], execIDs[i], reqIDs[i], scriptIDs[i] = r.AppID, r.ExecutionID, r.RequestID, r.ScriptID
+		methods[i], paths[i], outs[i], errs[i] = r.Method, r.Path, r.Outcome, r.Error
+		versions[i], statuses[i], counts[i] = int32(r.Version), int32(r.Status), int32(len(r.Lines))
+		durations[i], starts[i] = r.Duration.Microseconds(), r.Finished.Add(-r.Duration)
+		byID[r.ExecutionID] = append(byID[r.ExecutionID], i)
+	}
+	seqs := make([]int64, n) // 0: not stored (its app is gone)
+	names := map[string]string{}
 	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		stored = stored[:0]
-		b := &pgx.Batch{}
-		kept := make([]ExecutionRecord, 0, len(recs))
-		for _, r := range recs {
-			if !uuidPattern.MatchString(r.AppID) || !uuidPattern.MatchString(r.ScriptID) {
-				continue
-			}
-			r = l.bound(r)
-			kept = append(kept, r)
-			finished := r.Finished
-			if finished.IsZero() {
-				finished = time.Now()
-			}
-			outcome := r.Outcome
-			if !outcomes[outcome] {
-				outcome = "error"
-			}
-			// Inserting through a SELECT skips the record of an app
-			// deleted meanwhile instead of failing the whole batch.
-			b.Queue(`
-				INSERT INTO executions (app_id, execution_id, request_id, script_id, version, method, path,
-				                        status, outcome, error, duration_us, started_at, log_count)
-				SELECT a.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM apps a WHERE a.id = $1
-				RETURNING id, (SELECT slug FROM apps WHERE id = app_id),
-				          coalesce((SELECT name FROM scripts WHERE id = script_id), '')`,
-				r.AppID, r.ExecutionID, r.RequestID, r.ScriptID, r.Version, r.Method, r.Path,
-				r.Status, outcome, r.Error, r.Duration.Microseconds(), finished.Add(-r.Duration), len(r.Lines))
-			stored = append(stored, Execution{
-				ID: r.ExecutionID, RequestID: r.RequestID, AppID: r.AppID, ScriptID: r.ScriptID,
-				Version: r.Version, Method: r.Method, Path: r.Path, Status: r.Status, Outcome: outcome,
-				Error: r.Error, DurationMS: durationMS(r.Duration.Microseconds()),
-				StartedAt: finished.Add(-r.Duration).UTC(), LogCount: len(r.Lines),
-			})
+		clear(seqs)
+		// Logs are not worth an fsync per batch: a crash may lose the last
+		// fraction of a second of them, never anything else.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("storing executions: %w", err)
 		}
-		if len(kept) == 0 {
-			return nil
+		// Rows of an app deleted meanwhile are skipped, not fatal.
+		rows, err := tx.Query(ctx, `
+			INSERT INTO executions (app_id, execution_id, request_id, script_id, version, method, path,
+			                        status, outcome, error, duration_us, started_at, log_count)
+			SELECT t.app_id, t.execution_id, t.request_id, t.script_id, t.version, t.method, t.path,
+			       t.status, t.outcome, t.error, t.duration_us, t.started_at, t.log_count
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::int[], $6::text[], $7::text[],
+			            $8::int[], $9::text[], $10::text[], $11::bigint[], $12::timestamptz[], $13::int[])
+			     WITH ORDINALITY AS t(app_id, execution_id, request_id, script_id, version, method, path, status,
+			                          outcome, error, duration_us, started_at, log_count, ord)
+			WHERE EXISTS (SELECT 1 FROM apps a WHERE a.id = t.app_id)
+			ORDER BY t.ord -- seq follows the order executions finished in
+			RETURNING id, execution_id`,
+			appIDs, execIDs, reqIDs, scriptIDs, versions, methods, paths, statuses, outs, errs, durations, starts, counts)
+		if err != nil {
+			return fmt.Errorf("storing executions: %w", err)
 		}
-		res := tx.SendBatch(ctx, b)
+		taken := make(map[string]int, n)
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("storing executions: %w", err)
+			}
+			if at := byID[id]; taken[id] < len(at) {
+				seqs[at[taken[id]]] = seq
+				taken[id]++
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("storing executions: %w", err)
+		}
 		var lines [][]any
-		ok := stored[:0]
 		for i, r := range kept {
-			e := stored[i]
-			err := res.QueryRow().Scan(&e.Seq, &e.App, &e.Script)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue // the app is gone
-			}
-			if err != nil {
-				res.Close()
-				return fmt.Errorf("storing execution: %w", err)
+			if seqs[i] == 0 {
+				continue
 			}
 			for _, ln := range r.Lines {
 				lv, _ := levelNumber(ln.Level)
-				lines = append(lines, []any{r.AppID, e.Seq, r.ScriptID, ln.Time, int16(lv), ln.Message})
-				e.Logs = append(e.Logs, LogEntry{Time: ln.Time.UTC(), Level: levelName(int16(lv)), Message: ln.Message})
+				lines = append(lines, []any{r.AppID, seqs[i], r.ScriptID, ln.Time, int16(lv), ln.Message})
 			}
-			ok = append(ok, e)
-		}
-		stored = ok
-		if err := res.Close(); err != nil {
-			return fmt.Errorf("storing executions: %w", err)
 		}
 		if len(lines) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"execution_logs"},
@@ -355,12 +379,43 @@ func (m *Manager) writeBatch(ctx context.Context, recs []ExecutionRecord) {
 				return fmt.Errorf("storing log lines: %w", err)
 			}
 		}
-		return nil
+		// Names for live tails, looked up once per batch.
+		rows, err = tx.Query(ctx, `SELECT id::text, name FROM scripts WHERE id = ANY($1::uuid[])
+			UNION ALL SELECT id::text, slug FROM apps WHERE id = ANY($2::uuid[])`, scriptIDs, appIDs)
+		if err != nil {
+			return fmt.Errorf("loading names: %w", err)
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return fmt.Errorf("loading names: %w", err)
+			}
+			names[id] = name
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		l.failed.Add(int64(len(recs)))
 		m.log.Warn("storing execution logs failed; batch dropped", "executions", len(recs), "err", err)
 		return
+	}
+	stored := make([]Execution, 0, n)
+	for i, r := range kept {
+		if seqs[i] == 0 {
+			continue
+		}
+		e := Execution{
+			Seq: seqs[i], ID: r.ExecutionID, RequestID: r.RequestID, AppID: r.AppID, App: names[strings.ToLower(r.AppID)],
+			ScriptID: r.ScriptID, Script: names[strings.ToLower(r.ScriptID)], Version: r.Version, Method: r.Method,
+			Path: r.Path, Status: r.Status, Outcome: r.Outcome, Error: r.Error,
+			DurationMS: durationMS(r.Duration.Microseconds()), StartedAt: starts[i].UTC(), LogCount: len(r.Lines),
+		}
+		for _, ln := range r.Lines {
+			lv, _ := levelNumber(ln.Level)
+			e.Logs = append(e.Logs, LogEntry{Time: ln.Time.UTC(), Level: levelName(int16(lv)), Message: ln.Message})
+		}
+		stored = append(stored, e)
 	}
 	l.written.Add(int64(len(stored)))
 	l.bc.publish(stored)

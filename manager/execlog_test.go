@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -594,4 +595,73 @@ func TestExecutionLogsAreIsolatedBetweenApps(t *testing.T) {
 	if st, _ := e.send(e.request(e.login("owner"), "GET", "/logs?app="+a.Slug+"&script="+scripts[0].ID, nil), &page); st != 200 || len(page.Logs) != 0 {
 		t.Errorf("B's script under app A: %d %+v", st, page.Logs)
 	}
+}
+
+// BenchmarkExecutionLogWrite measures the writer's cost per execution
+// (two console lines each) in batches of 128, against real Postgres.
+func BenchmarkExecutionLogWrite(b *testing.B) {
+	ctx := context.Background()
+	m, err := Open(ctx, Config{DatabaseURL: pgtest.DSN(b), Compiler: fakeCompiler{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	app, err := m.CreateApp(ctx, "bench", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := m.Deploy(ctx, DeployInput{App: "bench", Name: "s", Source: "x"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]ExecutionRecord, 128)
+	for i := range batch {
+		batch[i] = ExecutionRecord{ExecutionID: fmt.Sprint(i), AppID: app.ID, ScriptID: d.ID, Version: 1, Method: "GET",
+			Path: "/bench", Status: 200, Outcome: "success", Duration: time.Millisecond,
+			Lines: []ConsoleLine{line("info", "handling the request"), line("warn", "something to look at")}}
+	}
+	b.ResetTimer()
+	for range b.N {
+		m.writeBatch(ctx, batch)
+	}
+	b.StopTimer()
+	if st := m.ExecutionLogStats(); st.Failed != 0 || st.Written != int64(128*b.N) {
+		b.Fatalf("stats %+v", st)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(128*b.N)/1000, "µs/execution")
+}
+
+func FuzzParseTimeParam(f *testing.F) {
+	for _, s := range []string{"15m", "2h", "2026-01-02T15:04:05Z", "2026-01-02T15:04:05.123+02:00", "-5m", "yesterday", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := parseTimeParam("since", v, now)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("parseTimeParam(%q) failed without a 422: %v", v, err)
+			}
+			return
+		}
+		if v == "" && !got.IsZero() {
+			t.Fatalf("empty value gave %v", got)
+		}
+		if d, derr := time.ParseDuration(v); derr == nil && d >= 0 && got.After(now) {
+			t.Fatalf("duration %q back from now is in the future: %v", v, got)
+		}
+	})
+}
+
+func FuzzLevelNumber(f *testing.F) {
+	for _, s := range []string{"debug", "info", "log", "warn", "warning", "error", "", "ERROR"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := levelNumber(s)
+		if ok && (n < 0 || n >= len(levels) || levelName(int16(n)) == "") {
+			t.Fatalf("levelNumber(%q) = %d", s, n)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -224,9 +225,18 @@ func (r recorder) RecordExecution(ctx context.Context, rec edge.ExecutionRecord)
 			outcome = string(runtime.OutcomeSuccess)
 		}
 	}
+	status := rec.Result.Status
+	if status == 0 && rec.Err != nil {
+		// The script wrote nothing; the edge answered with its own error
+		// (see edge.Server.execute), and that is what the client saw.
+		status = http.StatusInternalServerError
+		if rec.Result.Outcome == runtime.OutcomeTimeout {
+			status = http.StatusGatewayTimeout
+		}
+	}
 	r.mgr.RecordExecution(ctx, manager.ExecutionRecord{
 		ExecutionID: rec.ExecutionID, RequestID: rec.RequestID, AppID: rec.AppID, ScriptID: rec.ScriptID,
-		Version: rec.Version, Method: rec.Method, Path: rec.Path, Status: rec.Result.Status,
+		Version: rec.Version, Method: rec.Method, Path: rec.Path, Status: status,
 		Outcome: outcome, Error: msg, Duration: rec.Result.Duration, Lines: lines,
 	})
 }

@@ -73,6 +73,9 @@ var rules = []rule{
 	{Import: module + "/dashboard", Allowed: []string{module + "/node"}},
 	{Import: module + "/internal/pgtest", Allowed: nil}, // tests only
 	{Import: module + "/migrations", Allowed: []string{module + "/manager"}},
+	// The client speaks HTTP only; the rules above keep server packages
+	// out of it.
+	{Import: module + "/internal/cli", Allowed: []string{module + "/cmd/picloud"}},
 }
 
 func TestImportBoundaries(t *testing.T) {

@@ -534,25 +534,29 @@ func listRoutes(ctx context.Context, c *client, appRef string) ([]routeT, error)
 	return out.Routes, err
 }
 
-// scriptURLs lists where a script answers: its routes (on the app's first
-// exact domain when it has one, else on the node's address) and its
-// execute URL, which works on any host.
+// scriptURLs lists where a script answers: its routes, on the app's first
+// exact domain claim (routes answer only on hosts their app claims), and
+// its execute URL, which works on any host.
 func scriptURLs(ctx context.Context, c *client, appRef, id string) []string {
 	var urls []string
 	routes, err := listRoutes(ctx, c, appRef)
-	if err == nil {
-		base, _ := url.Parse(c.base)
-		host := base.Host
+	base, perr := url.Parse(c.base)
+	if err == nil && perr == nil {
+		withPort := func(h string) string {
+			if p := base.Port(); p != "" {
+				return h + ":" + p
+			}
+			return h
+		}
+		host, claimed := "", false
 		var ds struct {
 			Domains []domain `json:"domains"`
 		}
 		if c.do(ctx, http.MethodGet, "/apps/"+url.PathEscape(appRef)+"/domains", nil, nil, &ds) == nil {
 			for _, d := range ds.Domains {
-				if !strings.ContainsAny(d.Pattern, "*{") && d.Pattern != "localhost" {
-					host = d.Pattern
-					if p := base.Port(); p != "" {
-						host += ":" + p
-					}
+				claimed = true
+				if !strings.ContainsAny(d.Pattern, "*{") {
+					host = withPort(d.Pattern)
 					break
 				}
 			}
@@ -563,16 +567,20 @@ func scriptURLs(ctx context.Context, c *client, appRef, id string) []string {
 			}
 			h := host
 			if rt.Host != "" && !strings.ContainsAny(rt.Host, "*{") {
-				h = rt.Host
-				if p := base.Port(); p != "" {
-					h += ":" + p
-				}
+				h = withPort(rt.Host)
 			}
 			m := rt.Method
 			if m == "*" || m == "" {
 				m = "ANY"
 			}
-			urls = append(urls, fmt.Sprintf("%-6s %s://%s%s", m, base.Scheme, h, rt.Path))
+			switch {
+			case h != "":
+				urls = append(urls, fmt.Sprintf("%-6s %s://%s%s", m, base.Scheme, h, rt.Path))
+			case claimed:
+				urls = append(urls, fmt.Sprintf("%-6s %s (on the hosts app %s claims)", m, rt.Path, appRef))
+			default:
+				urls = append(urls, fmt.Sprintf("%-6s %s (app %s claims no domain yet, so its routes answer nowhere)", m, rt.Path, appRef))
+			}
 		}
 	}
 	return append(urls, fmt.Sprintf("%-6s %s/api/v1/execute/%s", "ANY", c.base, id))

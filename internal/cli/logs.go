@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,13 @@ func cmdLogs(ctx context.Context, r *runner, args []string) error {
 	q := url.Values{"app": {*appRef}}
 	if s := f.arg(0); s != "" {
 		q.Set("script", s)
+		// A script id names its app; an --app left at its default must
+		// not hide the script's logs.
+		appSet := r.env.Getenv("PICLOUD_APP") != ""
+		f.Visit(func(fl *flag.Flag) { appSet = appSet || fl.Name == "app" })
+		if uuidRe.MatchString(s) && !appSet {
+			q.Del("app")
+		}
 	}
 	if *level != "" {
 		q.Set("level", *level)
@@ -173,8 +182,8 @@ func (r *runner) printExecution(e execution) error {
 	}
 	r.out.printf("%s  %s %s  %d  %s  %.1fms  %s/%s v%d\n",
 		e.StartedAt.Local().Format("2006-01-02 15:04:05"), e.Method, e.Path, e.Status, e.Outcome, e.DurationMS, e.App, name, e.Version)
-	if e.Error != "" {
-		r.out.printf("    error  %s\n", e.Error)
+	if e.Error != "" && !slices.ContainsFunc(e.Logs, func(l logLine) bool { return l.Message == e.Error }) {
+		r.out.printf("    error  %s\n", strings.ReplaceAll(e.Error, "\n", "\n           "))
 	}
 	for _, l := range e.Logs {
 		r.out.printf("    %-5s  %s\n", l.Level, strings.ReplaceAll(l.Message, "\n", "\n           "))
