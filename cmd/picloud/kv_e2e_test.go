@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// TestKVAndSecretsEndToEnd drives the real binary: a script deployed with a
-// kv and a secret binding sees a secret set by `picloud secret put` (from
-// stdin) and a key written by `picloud kv put`; `picloud kv get` reads
+// TestKVAndSecretsEndToEnd drives the real binary: a script deployed by the
+// CLI with a kv and a secret binding sees a secret set by `picloud secret
+// put` (from stdin) and a key written by `picloud kv put`; `picloud kv get` reads
 // what the script wrote; the secret never shows in the CLI's listings nor
 // in the node's output.
 func TestKVAndSecretsEndToEnd(t *testing.T) {
@@ -41,7 +41,6 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	)
 	node := startNode(t, bin, env, base)
 	defer node.stop(t)
-	admin := base + "/api/v1/admin"
 	token := login(t, base, "alice", "s3cret-pass")
 	home := t.TempDir()
 	cliEnv := append(os.Environ(), "PICLOUD_URL="+base, "PICLOUD_TOKEN="+token, "PICLOUD_APP=default",
@@ -76,17 +75,13 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 		const greeting = await env.STORE.get("greeting");
 		return new Response(greeting + "|" + env.TOKEN);
 	} };`
-	var d struct{ ID string }
-	if st := postJSON(t, admin+"/scripts", token, map[string]any{"app": "default", "name": "kvdemo", "source": src,
-		"bindings": map[string]any{
-			"STORE": map[string]string{"type": "kv", "namespace": "store"},
-			"TOKEN": map[string]string{"type": "secret", "name": "API_TOKEN"},
-		}}, &d); st >= 300 {
-		t.Fatalf("deploy: %d", st)
+	srcFile := filepath.Join(t.TempDir(), "kvdemo.js")
+	if err := os.WriteFile(srcFile, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	var r struct{ ID string }
-	if st := postJSON(t, admin+"/routes", token, map[string]any{"app": "default", "script": "kvdemo", "method": "GET", "path": "/kvdemo"}, &r); st != 201 {
-		t.Fatalf("route: %d", st)
+	bindings := `{"STORE": {"type": "kv", "namespace": "store"}, "TOKEN": {"type": "secret", "name": "API_TOKEN"}}`
+	if out, code := picloud("", "deploy", srcFile, "--route", "GET /kvdemo", "--bindings", bindings); code != 0 {
+		t.Fatalf("deploy: exit %d %q", code, out)
 	}
 
 	if out, code := picloud(secret+"\n", "secret", "put", "API_TOKEN"); code != 0 || strings.Contains(out, secret) {

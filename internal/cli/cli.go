@@ -231,7 +231,7 @@ func commands() []command {
 		{"whoami", "show who you are logged in as, and where", "whoami", cmdWhoami},
 		{"apps", "list, create or remove apps", "apps ls | apps create SLUG [--name NAME] | apps rm SLUG [--force]", cmdApps},
 		{"scripts", "list the scripts of an app", "scripts ls [--app APP]", cmdScripts},
-		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--message MSG]`, cmdDeploy},
+		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--message MSG] [--bindings JSON|@FILE]`, cmdDeploy},
 		{"versions", "list the versions of a script", "versions SCRIPT [--app APP]", cmdVersions},
 		{"rollback", "make an earlier version of a script current", "rollback SCRIPT VERSION [--app APP]", cmdRollback},
 		{"invoke", "call a script and print its answer", "invoke SCRIPT [--app APP] [-X METHOD] [-d BODY|@FILE] [-H 'Name: value']... [-i]", cmdInvoke},

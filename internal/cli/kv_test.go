@@ -41,6 +41,7 @@ func TestKVAndSecretUsage(t *testing.T) {
 		{"secret put empty stdin", []string{"secret", "put", "NAME"}, "\n", 2, "empty value"},
 		{"secret put logged out", []string{"secret", "put", "NAME"}, "v\n", 3, "picloud login"},
 		{"kv ls logged out", []string{"kv", "ls"}, "", 3, "picloud login"},
+		{"deploy with bad bindings", []string{"deploy", "x.js", "--bindings", "{"}, "", 2, "--bindings must be JSON"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
