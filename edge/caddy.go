@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	_ "github.com/caddyserver/caddy/v2/modules/caddypki" // the PiCloud CA
+	"github.com/caddyserver/caddy/v2/modules/caddytls"
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage" // certificate storage
 	_ "github.com/caddyserver/caddy/v2/modules/logging"     // the json log encoder
 )
@@ -19,6 +23,7 @@ import (
 func init() {
 	caddy.RegisterModule(handlerModule{})
 	caddy.RegisterModule(logWriter{})
+	caddy.RegisterModule(permissionModule{})
 }
 
 // servers maps a config's instance key to the live Server that Caddy's
@@ -118,30 +123,153 @@ func emitCaddyLine(log *slog.Logger, line []byte) {
 	log.LogAttrs(context.Background(), level, msg, attrs...)
 }
 
+// configParams is everything a Caddy config is generated from.
+type configParams struct {
+	instance  string
+	httpBind  string
+	storage   map[string]any // Caddy storage module config
+	grace     time.Duration
+	bodyRead  time.Duration
+	tls       *TLSConfig
+	acmeNames []string // public app domains, when ACME is on
+}
+
 // caddyConfig builds the JSON config for one server. The admin endpoint is
-// off and the config is never persisted.
-func caddyConfig(instance, bind, storageDir string) ([]byte, error) {
-	handler, err := json.Marshal(map[string]any{"handler": "picloud", "instance": instance})
-	if err != nil {
-		return nil, err
+// off and the config is never persisted. Without TLS one HTTP server
+// serves everything; with TLS the HTTPS server serves everything and the
+// HTTP server redirects to it (except /healthz and ACME challenges).
+func caddyConfig(p configParams) ([]byte, error) {
+	handler := map[string]any{"handler": "picloud", "instance": p.instance}
+	timeouts := func(m map[string]any) map[string]any {
+		m["read_header_timeout"] = caddy.Duration(10 * time.Second)
+		m["read_timeout"] = caddy.Duration(p.bodyRead)
+		m["automatic_https"] = map[string]any{"disable": true}
+		return m
 	}
+	servers := map[string]any{}
+	apps := map[string]any{}
+	if p.tls == nil {
+		servers["picloud"] = timeouts(map[string]any{
+			"listen": []string{p.httpBind},
+			"routes": []any{map[string]any{"handle": []any{handler}}},
+		})
+	} else {
+		_, port, err := net.SplitHostPort(p.tls.HTTPSBind)
+		if err != nil {
+			return nil, fmt.Errorf("https bind %q: %w", p.tls.HTTPSBind, err)
+		}
+		suffix := ""
+		if port != "443" {
+			suffix = ":" + port
+		}
+		servers["picloud"] = timeouts(map[string]any{
+			"listen":                  []string{p.tls.HTTPSBind},
+			"routes":                  []any{map[string]any{"handle": []any{handler}}},
+			"tls_connection_policies": []any{map[string]any{}},
+		})
+		servers["redirect"] = timeouts(map[string]any{
+			"listen": []string{p.httpBind},
+			"routes": []any{
+				// Health checks, and the root a client needs before it can
+				// verify anything over HTTPS.
+				map[string]any{"match": []any{map[string]any{"path": []string{"/healthz", "/admin/ca.crt"}}}, "handle": []any{handler}, "terminal": true},
+				map[string]any{"handle": []any{map[string]any{
+					"handler":     "static_response",
+					"status_code": http.StatusPermanentRedirect,
+					"headers":     map[string]any{"Location": []string{"https://{http.request.host}" + suffix + "{http.request.uri}"}},
+				}}},
+			},
+		})
+		apps["tls"] = tlsApp(p)
+		apps["pki"] = map[string]any{"certificate_authorities": map[string]any{caID: map[string]any{
+			"name":                     "PiCloud",
+			"root_common_name":         "PiCloud Root CA",
+			"intermediate_common_name": "PiCloud Intermediate CA",
+			"install_trust":            false,
+		}}}
+	}
+	apps["http"] = map[string]any{"grace_period": caddy.Duration(p.grace), "servers": servers}
 	cfg := map[string]any{
 		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-		"storage": map[string]any{"module": "file_system", "root": storageDir},
+		"storage": p.storage,
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{
-			"writer":  map[string]any{"output": "picloud", "instance": instance},
+			"writer":  map[string]any{"output": "picloud", "instance": p.instance},
 			"encoder": map[string]any{"format": "json"},
 			"level":   "INFO",
 		}}},
-		"apps": map[string]any{"http": map[string]any{
-			"servers": map[string]any{"picloud": map[string]any{
-				"listen":          []string{bind},
-				"automatic_https": map[string]any{"disable": true},
-				"routes":          []any{map[string]any{"handle": []json.RawMessage{handler}}},
-			}},
-		}},
+		"apps": apps,
 	}
 	return json.Marshal(cfg)
+}
+
+// caID names the PiCloud CA in Caddy's pki app and in storage
+// (pki/authorities/local/...). It is Caddy's default CA, renamed, so Caddy
+// does not create a second root of its own.
+const caID = "local"
+
+// tlsApp is the certificate automation: LAN names and claimed hosts from
+// the PiCloud CA, public app domains from ACME when it is on. Everything is
+// issued on demand, at a name's first handshake (after the permission
+// module agreed), and then kept and renewed in storage.
+func tlsApp(p configParams) map[string]any {
+	internal := map[string]any{"module": "internal", "ca": caID}
+	var policies []any
+	if len(p.tls.LANNames) > 0 {
+		policies = append(policies, map[string]any{"subjects": p.tls.LANNames, "issuers": []any{internal}, "on_demand": true})
+	}
+	if p.tls.ACME.Enabled && len(p.acmeNames) > 0 {
+		acme := map[string]any{"module": "acme"}
+		if p.tls.ACME.Directory != "" {
+			acme["ca"] = p.tls.ACME.Directory
+		}
+		if p.tls.ACME.Email != "" {
+			acme["email"] = p.tls.ACME.Email
+		}
+		if p.tls.ACME.CARootFile != "" {
+			acme["trusted_roots_pem_files"] = []string{p.tls.ACME.CARootFile}
+		}
+		policies = append(policies, map[string]any{"subjects": p.acmeNames, "issuers": []any{acme}, "on_demand": true})
+	}
+	policies = append(policies, map[string]any{"issuers": []any{internal}, "on_demand": true})
+	app := map[string]any{"automation": map[string]any{
+		"policies":  policies,
+		"on_demand": map[string]any{"permission": map[string]any{"module": "picloud", "instance": p.instance}},
+	}}
+	if len(p.tls.LANNames) > 0 {
+		app["certificates"] = map[string]any{"automate": p.tls.LANNames}
+	}
+	return app
+}
+
+// permissionModule allows on-demand certificates only for hosts some app
+// claims and for the node's LAN names, so a stranger's SNI cannot make the
+// node issue certificates.
+type permissionModule struct {
+	Instance string `json:"instance"`
+	srv      *Server
+}
+
+// CaddyModule returns the Caddy module information.
+func (permissionModule) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "tls.permission.picloud",
+		New: func() caddy.Module { return new(permissionModule) },
+	}
+}
+
+// Provision finds the Server this config was generated for.
+func (m *permissionModule) Provision(caddy.Context) error {
+	v, ok := servers.Load(m.Instance)
+	if !ok {
+		return fmt.Errorf("no picloud server registered as %q", m.Instance)
+	}
+	m.srv = v.(*Server)
+	return nil
+}
+
+// CertificateAllowed implements caddytls.OnDemandPermission.
+func (m *permissionModule) CertificateAllowed(ctx context.Context, name string) error {
+	return m.srv.certificateAllowed(ctx, name)
 }
 
 // Interface guards.
@@ -149,4 +277,5 @@ var (
 	_ caddy.Provisioner           = (*handlerModule)(nil)
 	_ caddyhttp.MiddlewareHandler = (*handlerModule)(nil)
 	_ caddy.WriterOpener          = (*logWriter)(nil)
+	_ caddytls.OnDemandPermission = (*permissionModule)(nil)
 )

@@ -201,6 +201,7 @@ func (m *Manager) handleDeploy(c *gin.Context) error {
 		Source   string          `json:"source"`
 		Language string          `json:"language"`
 		Bindings json.RawMessage `json:"bindings"`
+		Limits   json.RawMessage `json:"limits"`
 		Message  string          `json:"message"`
 	}
 	if err := bindJSON(c, &in); err != nil {
@@ -212,7 +213,7 @@ func (m *Manager) handleDeploy(c *gin.Context) error {
 	}
 	d, err := m.Deploy(c.Request.Context(), DeployInput{
 		App: app.ID, Name: in.Name, Source: in.Source, Language: in.Language,
-		Bindings: in.Bindings, Message: in.Message, AuthorID: principal(c).User.ID,
+		Bindings: in.Bindings, Limits: in.Limits, Message: in.Message, AuthorID: principal(c).User.ID,
 	})
 	if err != nil {
 		return err

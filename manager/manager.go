@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/migrations"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	LoginFailuresPerAddress int
 	// Logs bounds the execution log; zero fields take defaults.
 	Logs LogConfig
+	// LimitCeilings bound per-script sandbox overrides; zero means
+	// limits.Ceilings.
+	LimitCeilings limits.Limits
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -60,6 +64,7 @@ type Manager struct {
 	limiter    *loginLimiter
 	argon      argonCost
 	logs       *execLog
+	ceilings   limits.Limits
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -107,7 +112,10 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		pool.Close()
 		return nil, fmt.Errorf("secret key must be %d bytes, got %d", SecretKeySize, len(cfg.SecretKey))
 	}
-	return &Manager{pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
+	if cfg.LimitCeilings == (limits.Limits{}) {
+		cfg.LimitCeilings = limits.Ceilings
+	}
+	return &Manager{ceilings: cfg.LimitCeilings, pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
 		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
 		logs:    newExecLog(cfg.Logs)}, nil
 }
@@ -117,3 +125,22 @@ func (m *Manager) Close() { m.pool.Close() }
 
 // Ping checks the database is reachable.
 func (m *Manager) Ping(ctx context.Context) error { return m.pool.Ping(ctx) }
+
+// PoolStat is a snapshot of the connection pool, for metrics.
+type PoolStat struct {
+	Total, Idle, Acquired, Constructing, Max int
+	AcquireCount, EmptyAcquireCount          int64
+	CanceledAcquireCount                     int64
+	AcquireDuration                          time.Duration
+}
+
+// PoolStat reports the connection pool's numbers (pgxpool.Stat).
+func (m *Manager) PoolStat() PoolStat {
+	s := m.pool.Stat()
+	return PoolStat{
+		Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
+		Constructing: int(s.ConstructingConns()), Max: int(s.MaxConns()),
+		AcquireCount: s.AcquireCount(), EmptyAcquireCount: s.EmptyAcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(), AcquireDuration: s.AcquireDuration(),
+	}
+}

@@ -46,6 +46,8 @@ type Script struct {
 	Hash     string          `json:"hash"`
 	Code     string          `json:"-"`
 	Bindings json.RawMessage `json:"bindings"`
+	// Limits are the version's sandbox overrides (internal/limits).
+	Limits json.RawMessage `json:"limits"`
 }
 
 // DeployInput is one upload of a script's source.
@@ -55,6 +57,7 @@ type DeployInput struct {
 	Source   string          // JavaScript or TypeScript
 	Language string          // "javascript", "typescript" or "" to infer
 	Bindings json.RawMessage // wrangler-style bindings, see DESIGN.md
+	Limits   json.RawMessage // sandbox overrides, see internal/limits
 	Message  string
 	AuthorID string
 }
@@ -185,6 +188,10 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 	if err != nil {
 		return Deployed{}, err
 	}
+	lims, err := m.validateLimits(in.Limits)
+	if err != nil {
+		return Deployed{}, err
+	}
 	code, err := m.compiler.Compile(ctx, in.Source, lang)
 	if err != nil {
 		var ce *CompileError
@@ -234,9 +241,9 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 			author = in.AuthorID
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO script_versions (app_id, script_id, version, language, source, code, hash, bindings, author_id, message)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			app.ID, id, version, lang, in.Source, code, hash, bindings, author, in.Message); err != nil {
+			INSERT INTO script_versions (app_id, script_id, version, language, source, code, hash, bindings, author_id, message, limits)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			app.ID, id, version, lang, in.Source, code, hash, bindings, author, in.Message, lims); err != nil {
 			return fmt.Errorf("storing version: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE scripts SET current_version = $2, updated_at = now() WHERE id = $1`, id, version); err != nil {
@@ -301,11 +308,11 @@ func validateBindings(raw json.RawMessage) ([]byte, error) {
 	return raw, nil
 }
 
-const scriptColumns = `s.id, s.app_id, a.slug, s.name, v.version, v.language, v.hash, v.code, v.bindings`
+const scriptColumns = `s.id, s.app_id, a.slug, s.name, v.version, v.language, v.hash, v.code, v.bindings, v.limits`
 
 func scanScript(row pgx.Row) (Script, error) {
 	var s Script
-	err := row.Scan(&s.ID, &s.AppID, &s.AppSlug, &s.Name, &s.Version, &s.Language, &s.Hash, &s.Code, &s.Bindings)
+	err := row.Scan(&s.ID, &s.AppID, &s.AppSlug, &s.Name, &s.Version, &s.Language, &s.Hash, &s.Code, &s.Bindings, &s.Limits)
 	return s, err
 }
 

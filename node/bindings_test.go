@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgtest"
 	"github.com/picloud/picloud/manager"
 	"github.com/picloud/picloud/runtime"
@@ -55,7 +56,7 @@ func TestSecretBinding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			script, err := catalog{mgr}.Script(ctx, d.ID)
+			script, err := catalog{mgr: mgr, ceilings: limits.Ceilings}.Script(ctx, d.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/picloud/picloud/edge"
 	"time"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/manager"
 )
 
@@ -45,6 +48,20 @@ type Config struct {
 	// PostgresUser runs the managed Postgres when the agent is root
 	// (PICLOUD_PG_USER).
 	PostgresUser string
+	// HTTPSBind turns HTTPS on at this address (PICLOUD_HTTPS_BIND; "off"
+	// or empty disables it). Bind then redirects to it.
+	HTTPSBind string
+	// TLSNames are extra names to get PiCloud CA certificates for, beside
+	// localhost, the hostname, hostname.local and the node's IPs
+	// (PICLOUD_TLS_NAMES, comma-separated).
+	TLSNames []string
+	// ACME lets public app domains get certificates from an ACME CA
+	// (PICLOUD_ACME=on, PICLOUD_ACME_EMAIL, PICLOUD_ACME_DIRECTORY,
+	// PICLOUD_ACME_CA_ROOT).
+	ACME          bool
+	ACMEEmail     string
+	ACMEDirectory string
+	ACMECARoot    string
 	// HTTPAllowPrivate lets scripts' fetch() reach loopback and private
 	// addresses (PICLOUD_HTTP_ALLOW_PRIVATE=1/true); for development only.
 	HTTPAllowPrivate bool
@@ -58,18 +75,22 @@ type Config struct {
 	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
 	// manager's defaults.
 	Logs manager.LogConfig
+	// LimitCeilings bound per-script sandbox overrides
+	// (PICLOUD_LIMIT_CEILINGS, a JSON object over limits.Ceilings).
+	LimitCeilings limits.Limits
 }
 
 // Defaults returns the configuration of mode before the environment is
 // applied.
 func Defaults(mode Mode) Config {
-	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24}
+	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24, LimitCeilings: limits.Ceilings}
 	switch mode {
 	case ModeDev:
 		c.Bind = "127.0.0.1:8080"
 		c.DataDir = ".picloud"
 	default:
 		c.Bind = ":80"
+		c.HTTPSBind = ":443"
 		c.DataDir = "/var/lib/picloud"
 	}
 	return c
@@ -90,6 +111,29 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ADMIN_PASSWORD", &c.AdminPassword)
 	str("PICLOUD_PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("PICLOUD_PG_USER", &c.PostgresUser)
+	str("PICLOUD_HTTPS_BIND", &c.HTTPSBind)
+	if c.HTTPSBind == "off" {
+		c.HTTPSBind = ""
+	}
+	if v := getenv("PICLOUD_TLS_NAMES"); v != "" {
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				c.TLSNames = append(c.TLSNames, strings.ToLower(n))
+			}
+		}
+	}
+	switch v := getenv("PICLOUD_ACME"); v {
+	case "":
+	case "on", "true", "1":
+		c.ACME = true
+	case "off", "false", "0":
+		c.ACME = false
+	default:
+		errs = append(errs, fmt.Errorf("PICLOUD_ACME=%q must be on or off", v))
+	}
+	str("PICLOUD_ACME_EMAIL", &c.ACMEEmail)
+	str("PICLOUD_ACME_DIRECTORY", &c.ACMEDirectory)
+	str("PICLOUD_ACME_CA_ROOT", &c.ACMECARoot)
 	str("PICLOUD_SECRET_KEY", &c.SecretKey)
 	for key, dst := range map[string]*int{
 		"PICLOUD_LOG_RETAIN_EXECUTIONS": &c.Logs.RetainExecutions,
@@ -131,6 +175,13 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.SessionTTLHours = n
 	}
+	if v := getenv("PICLOUD_LIMIT_CEILINGS"); v != "" {
+		lc, err := limits.ParseCeilings(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.LimitCeilings = lc
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -142,6 +193,13 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data directory is empty"))
+	}
+	if c.HTTPSBind != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSBind); err != nil {
+			errs = append(errs, fmt.Errorf("https bind address %q: %w", c.HTTPSBind, err))
+		}
+	} else if c.ACME {
+		errs = append(errs, errors.New("PICLOUD_ACME=on needs HTTPS (PICLOUD_HTTPS_BIND)"))
 	}
 	if c.MaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("max concurrent executions must be at least 1, got %d", c.MaxConcurrent))
@@ -157,7 +215,11 @@ func (c Config) publicBaseURL() string {
 	if c.PublicBaseURL != "" {
 		return strings.TrimSuffix(c.PublicBaseURL, "/")
 	}
-	host, port, _ := net.SplitHostPort(c.Bind)
+	scheme, bind, defPort := "http", c.Bind, "80"
+	if c.HTTPSBind != "" {
+		scheme, bind, defPort = "https", c.HTTPSBind, "443"
+	}
+	host, port, _ := net.SplitHostPort(bind)
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		if h, err := os.Hostname(); err == nil {
 			host = h
@@ -166,10 +228,10 @@ func (c Config) publicBaseURL() string {
 	if host == "127.0.0.1" || host == "::1" {
 		host = "localhost"
 	}
-	if port == "80" {
-		return "http://" + host
+	if port == defPort {
+		return scheme + "://" + host
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func (c Config) absDataDir() (string, error) {
@@ -178,4 +240,18 @@ func (c Config) absDataDir() (string, error) {
 		return "", fmt.Errorf("data directory %q: %w", c.DataDir, err)
 	}
 	return d, nil
+}
+
+// tlsConfig is the edge's HTTPS configuration, nil when HTTPS is off.
+func (c Config) tlsConfig() *edge.TLSConfig {
+	if c.HTTPSBind == "" {
+		return nil
+	}
+	names := append(edge.LANNames(), c.TLSNames...)
+	return &edge.TLSConfig{
+		HTTPSBind: c.HTTPSBind,
+		LANNames:  names,
+		ACME: edge.ACMEConfig{Enabled: c.ACME, Directory: c.ACMEDirectory, Email: c.ACMEEmail,
+			CARootFile: c.ACMECARoot},
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgtest"
 	"github.com/picloud/picloud/manager"
 	"github.com/picloud/picloud/runtime"
@@ -128,7 +129,7 @@ func deployKV(t *testing.T, mgr *manager.Manager, app, src, namespace string) ru
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := catalog{mgr}.Script(ctx, d.ID)
+	s, err := catalog{mgr: mgr, ceilings: limits.Ceilings}.Script(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

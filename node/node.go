@@ -13,6 +13,7 @@ import (
 
 	"github.com/picloud/picloud/dashboard"
 	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/pgserver"
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/manager"
@@ -73,13 +74,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		return err
 	}
 	binds := &bindings{}
-	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds,
+	// HeapCap: above this node heap the biggest-growing script is stopped
+	// even within its own memory limit (sized for a 1 GB Pi).
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20,
 		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
 	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey,
-		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour})
+		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings})
 	if err != nil {
 		return err
 	}
@@ -112,13 +115,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),
+		CertStore:     mgr.CertStore(),
+		TLS:           cfg.tlsConfig(),
 		Admin:         mgr.Handler(),
 		Dashboard:     dashboard.Handler(),
 		Executor:      engine,
-		Catalog:       catalog{mgr},
+		Catalog:       catalog{mgr: mgr, ceilings: cfg.LimitCeilings},
 		Recorder:      recorder{mgr},
 		Logger:        log,
 		MaxConcurrent: cfg.MaxConcurrent,
+		DatabaseStats: dbStats{mgr},
+		RuntimeStats:  runtimeStats{engine},
 		Version: edge.Version{
 			Product: ProductVersion, SDK: SDKVersion, API: APIVersion,
 			Schema: manager.LatestSchema(), Wire: WireVersion, PublicBaseURL: cfg.publicBaseURL(),
@@ -178,7 +185,10 @@ func (c compiler) Compile(ctx context.Context, source, language string) (string,
 }
 
 // catalog adapts the manager to the edge's Catalog.
-type catalog struct{ mgr *manager.Manager }
+type catalog struct {
+	mgr      *manager.Manager
+	ceilings limits.Limits
+}
 
 func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) {
 	s, err := c.mgr.Script(ctx, id)
@@ -188,7 +198,13 @@ func (c catalog) Script(ctx context.Context, id string) (runtime.Script, error) 
 	if err != nil {
 		return runtime.Script{}, err
 	}
-	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code, Bindings: s.Bindings}, nil
+	// Overrides were checked on deploy; ceilings lowered since clamp them.
+	lim, err := limits.Resolve(limits.Defaults, s.Limits, c.ceilings)
+	if err != nil {
+		return runtime.Script{}, fmt.Errorf("script %s: %w", id, err)
+	}
+	return runtime.Script{ID: s.ID, AppID: s.AppID, Name: s.Name, Version: s.Version, Hash: s.Hash, Code: s.Code,
+		Bindings: s.Bindings, Limits: lim}, nil
 }
 
 func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
@@ -204,6 +220,25 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 		r.Routes[rt.AppID] = append(r.Routes[rt.AppID], route.Route{ID: rt.ID, Method: rt.Method, Host: rt.Host, Path: rt.Path, Target: rt.ScriptID})
 	}
 	return r, nil
+}
+
+// runtimeStats adapts the runtime's pool to the edge's metrics.
+type runtimeStats struct{ engine *runtime.Engine }
+
+func (r runtimeStats) PoolStats() edge.PoolStats {
+	return edge.PoolStats{Idle: r.engine.IdleRuntimes()}
+}
+
+// dbStats adapts the manager's pool numbers to the edge's metrics.
+type dbStats struct{ mgr *manager.Manager }
+
+func (d dbStats) DBStats() edge.DBStats {
+	s := d.mgr.PoolStat()
+	return edge.DBStats{
+		Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Constructing: s.Constructing, Max: s.Max,
+		AcquireCount: s.AcquireCount, EmptyAcquireCount: s.EmptyAcquireCount,
+		CanceledAcquireCount: s.CanceledAcquireCount, AcquireDurationSeconds: s.AcquireDuration.Seconds(),
+	}
 }
 
 // recorder adapts the manager's execution log to the edge's recorder.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"container/list"
 	"context"
 	_ "embed"
 	"errors"
@@ -9,26 +10,20 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/internal/limits"
 )
 
 //go:embed js/prelude.js
 var preludeSource string
 
-// Limits bound one execution.
-type Limits struct {
-	// WallTime bounds the whole execution, awaits included.
-	WallTime time.Duration
-	// MaxCallStack bounds JS call depth.
-	MaxCallStack int
-	// MaxLogLines bounds console calls kept per execution.
-	MaxLogLines int
-}
-
-// DefaultLimits are used when a script sets none.
-var DefaultLimits = Limits{WallTime: 30 * time.Second, MaxCallStack: 512, MaxLogLines: 1000}
+//go:embed js/harden.js
+var hardenSource string
 
 // Sentinel errors of an execution.
 var (
@@ -41,10 +36,20 @@ var (
 	ErrNeverResolved = errors.New("script's response promise never resolved")
 )
 
+// regexpTimeout bounds one match of the backtracking regexp engine goja
+// falls back to for lookarounds and backreferences; Interrupt cannot stop
+// a match midway. A timed-out match finds nothing, and the CPU limit then
+// stops a script that keeps trying.
+const regexpTimeout = 250 * time.Millisecond
+
+var setRegexpTimeout sync.Once
+
 // Config configures an Engine.
 type Config struct {
 	Logger *slog.Logger
-	Limits Limits
+	// Limits are the defaults for scripts that override nothing; zero
+	// fields take limits.Defaults.
+	Limits limits.Limits
 	// PoolSize is how many idle runtimes are kept per script version.
 	PoolSize int
 	// Outbound bounds fetch(); zero fields take DefaultOutbound's values.
@@ -52,22 +57,28 @@ type Config struct {
 	// Bindings resolves binding types other than text and json (kv,
 	// secret); nil refuses them.
 	Bindings BindingProvider
+	// MaxIdle bounds idle runtimes over all scripts (LRU eviction).
+	MaxIdle int
+	// IdleTTL evicts runtimes idle for longer.
+	IdleTTL time.Duration
+	// HeapCap is the node heap level above which the running script with
+	// the largest heap growth is stopped; 0 means none.
+	HeapCap int64
 }
 
 // Engine executes scripts. It is safe for concurrent use.
 type Engine struct {
 	log      *slog.Logger
-	limits   Limits
+	limits   limits.Limits
 	prelude  *goja.Program
+	harden   *goja.Program
 	programs *programCache
+	pool     *pool
+	watch    *watchdog
 
 	outbound OutboundConfig
 	client   *http.Client
 	bindings BindingProvider
-
-	poolSize int
-	mu       sync.Mutex
-	pools    map[string]chan *instance // by script id + version
 }
 
 // New returns an Engine.
@@ -75,28 +86,58 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits
-	}
 	if cfg.PoolSize <= 0 {
 		cfg.PoolSize = 4
 	}
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = 512
+	}
+	if cfg.IdleTTL <= 0 {
+		cfg.IdleTTL = 10 * time.Minute
+	}
+	setRegexpTimeout.Do(func() { regexp2.DefaultMatchTimeout = regexpTimeout })
 	prelude, err := goja.Compile("prelude.js", preludeSource, true)
 	if err != nil {
 		return nil, fmt.Errorf("compiling prelude: %w", err)
 	}
+	harden, err := goja.Compile("harden.js", hardenSource, true)
+	if err != nil {
+		return nil, fmt.Errorf("compiling harden: %w", err)
+	}
+	log := cfg.Logger.With("component", "runtime")
 	outbound := cfg.Outbound.withDefaults()
 	return &Engine{
 		outbound: outbound,
 		client:   newOutboundClient(outbound),
 		bindings: cfg.Bindings,
-		log:      cfg.Logger.With("component", "runtime"),
-		limits:   cfg.Limits,
+		log:      log,
+		limits:   withDefaults(cfg.Limits, limits.Defaults),
 		prelude:  prelude,
+		harden:   harden,
 		programs: newProgramCache(),
-		poolSize: cfg.PoolSize,
-		pools:    make(map[string]chan *instance),
+		pool:     newPool(cfg.PoolSize, cfg.MaxIdle, cfg.IdleTTL),
+		watch:    newWatchdog(log, cfg.HeapCap),
 	}, nil
+}
+
+// withDefaults fills l's zero fields from d.
+func withDefaults(l, d limits.Limits) limits.Limits {
+	pick := func(v, def int64) int64 {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return limits.Limits{
+		WallTimeMS:        pick(l.WallTimeMS, d.WallTimeMS),
+		CPUTimeMS:         pick(l.CPUTimeMS, d.CPUTimeMS),
+		CallDepth:         pick(l.CallDepth, d.CallDepth),
+		RequestBodyBytes:  pick(l.RequestBodyBytes, d.RequestBodyBytes),
+		ResponseBodyBytes: pick(l.ResponseBodyBytes, d.ResponseBodyBytes),
+		Subrequests:       pick(l.Subrequests, d.Subrequests),
+		LogLines:          pick(l.LogLines, d.LogLines),
+		MemoryBytes:       pick(l.MemoryBytes, d.MemoryBytes),
+	}
 }
 
 // Compile checks source and returns the code to store for it.
@@ -104,58 +145,116 @@ func (e *Engine) Compile(ctx context.Context, source, language string) (string, 
 	return Transform(ctx, source, language)
 }
 
+// IdleRuntimes is the number of pooled runtimes, for metrics and tests.
+func (e *Engine) IdleRuntimes() int { return e.pool.size() }
+
 // instance is a runtime with one script version loaded. It is used by one
 // execution at a time.
 type instance struct {
+	key     string
 	vm      *goja.Runtime
 	hooks   *goja.Object
 	handler *goja.Object
 	fetch   goja.Callable
+	newReq  goja.Callable
+	unwrap  goja.Callable
 	loop    *eventLoop
 	exec    *execution // the execution currently using the instance
+
+	elem      *list.Element // in the pool's LRU while idle
+	idleSince time.Time
 }
 
-// execution is the per-request state the natives see.
+func (in *instance) discard() { in.loop.close() }
+
+// maxLogMessage bounds one console line; longer ones are cut.
+const maxLogMessage = 16 << 10
+
+// execution is the per-request state the natives and the watchdog see.
 type execution struct {
+	in      *instance
 	ctx     context.Context
 	logs    []LogLine
 	dropped int
-	limits  Limits
+	limits  limits.Limits
 	// subrequests counts fetch() calls; unhandled holds rejected promises
 	// without a handler yet.
-	subrequests int
+	subrequests int64
 	unhandled   map[*goja.Promise]struct{}
+
+	deadline   int64        // watchdog clock, ns
+	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
+	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
+	heapStart  int64
+	clock      func() int64
+
+	mu     sync.Mutex
+	killed error         // why the watchdog or a guard stopped it
+	kill   chan struct{} // closed when killed
+}
+
+// enter and exit bracket every call into JS so the watchdog can bound
+// synchronous run time.
+func (x *execution) enter() { x.sliceStart.Store(max(x.clock(), 1)) }
+func (x *execution) exit() {
+	if s := x.sliceStart.Swap(0); s != 0 {
+		x.cpuUsed.Add(x.clock() - s)
+	}
+}
+func (x *execution) inJS() bool { return x.sliceStart.Load() != 0 }
+
+// cpuAt is the JS run time at clock value now.
+func (x *execution) cpuAt(now int64) int64 {
+	used := x.cpuUsed.Load()
+	if s := x.sliceStart.Load(); s != 0 {
+		used += now - s
+	}
+	return used
+}
+
+// stop ends the execution with err: JS is interrupted at its next step
+// and the event loop stops waiting.
+func (x *execution) stop(err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.killed != nil {
+		return
+	}
+	x.killed = err
+	close(x.kill)
+	x.in.vm.Interrupt(err)
+}
+
+func (x *execution) stopErr() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.killed
+}
+
+// Subrequest counts one outgoing request of the current execution and
+// fails once the subrequests limit is used up; fetch implementations call
+// it before each request.
+func (x *execution) Subrequest() error {
+	x.subrequests++
+	if x.subrequests > x.limits.Subrequests {
+		return &LimitError{Limit: "subrequests", Value: x.limits.Subrequests}
+	}
+	return nil
 }
 
 func poolKey(s *Script) string { return s.ID + "@" + strconv.Itoa(s.Version) }
 
 func (e *Engine) acquire(s *Script) (*instance, error) {
-	e.mu.Lock()
-	pool := e.pools[poolKey(s)]
-	e.mu.Unlock()
-	if pool != nil {
-		select {
-		case in := <-pool:
-			return in, nil
-		default:
-		}
-	}
-	return e.newInstance(s)
-}
-
-func (e *Engine) release(s *Script, in *instance) {
 	key := poolKey(s)
-	e.mu.Lock()
-	pool := e.pools[key]
-	if pool == nil {
-		pool = make(chan *instance, e.poolSize)
-		e.pools[key] = pool
+	if in := e.pool.get(key); in != nil {
+		return in, nil
 	}
-	e.mu.Unlock()
-	select {
-	case pool <- in:
-	default: // pool full: let this one go
+	in, err := e.newInstance(s)
+	if err != nil {
+		return nil, err
 	}
+	in.key = key
+	return in, nil
 }
 
 func (e *Engine) newInstance(s *Script) (*instance, error) {
@@ -164,9 +263,8 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, err
 	}
 	vm := goja.New()
-	vm.SetMaxCallStackSize(e.limits.MaxCallStack)
 	in := &instance{vm: vm}
-	in.loop = newEventLoop(vm)
+	in.loop = newEventLoop(vm, in)
 	in.loop.install(vm.GlobalObject()) // before the prelude, which wraps the timers
 
 	setup, err := vm.RunProgram(e.prelude)
@@ -179,6 +277,11 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("running prelude: %w", err)
 	}
 	in.hooks = hooks.ToObject(vm)
+	in.newReq, _ = goja.AssertFunction(in.hooks.Get("newRequest"))
+	in.unwrap, _ = goja.AssertFunction(in.hooks.Get("unwrapResponse"))
+	if err := e.hardenRuntime(in); err != nil {
+		return nil, err
+	}
 
 	wrapper, err := vm.RunProgram(prog)
 	if err != nil {
@@ -202,6 +305,36 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	}
 	in.fetch = fetch
 	return in, nil
+}
+
+// hardenRuntime installs allocation guards and freezes the intrinsics
+// (js/harden.js).
+func (e *Engine) hardenRuntime(in *instance) error {
+	vm := in.vm
+	g := vm.NewObject()
+	_ = g.Set("limit", func() int64 {
+		if x := in.exec; x != nil {
+			return x.limits.MemoryBytes
+		}
+		return e.limits.MemoryBytes
+	})
+	_ = g.Set("hit", func(what string, n float64) {
+		if x := in.exec; x != nil {
+			x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
+				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", what, n)})
+		}
+	})
+	installJSONParse(vm)
+	installJSONStringify(vm)
+	fn, err := vm.RunProgram(e.harden)
+	if err != nil {
+		return fmt.Errorf("running harden: %w", err)
+	}
+	hardenFn, _ := goja.AssertFunction(fn)
+	if _, err := hardenFn(goja.Undefined(), vm.GlobalObject(), g); err != nil {
+		return fmt.Errorf("running harden: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) natives(in *instance) *goja.Object {
@@ -237,71 +370,99 @@ func bytesOf(vm *goja.Runtime, v goja.Value) []byte {
 }
 
 // Execute runs the script's fetch handler for req and writes its response
-// to w. On error nothing has been written unless the result says Wrote.
 func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseWriter) (res ExecResult, err error) {
 	start := time.Now()
 	res.Outcome = OutcomeSuccess
-	limits := e.limits
-	ctx, cancel := context.WithTimeout(ctx, limits.WallTime)
-	defer cancel()
+	lim := withDefaults(req.Script.Limits, e.limits)
+	if int64(len(req.Body)) > lim.RequestBodyBytes {
+		err = &LimitError{Limit: "request_body_bytes", Value: lim.RequestBodyBytes, Detail: fmt.Sprintf("the body has %d bytes", len(req.Body))}
+		return e.failed(res, start, OutcomeLimit, err), err
+	}
 
 	in, err := e.acquire(&req.Script)
 	if err != nil {
 		if errors.Is(err, ErrScript) {
 			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
 		}
-		res.Outcome = OutcomeError
-		res.Duration = time.Since(start)
-		res.Logs = []LogLine{{Time: time.Now().UTC(), Level: "error", Message: err.Error()}}
-		return res, err
+		return e.failed(res, start, OutcomeError, err), err
 	}
-	x := &execution{ctx: ctx, limits: limits}
+	// Work the execution started (fetches, binding calls) ends with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	x := &execution{in: in, ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
+	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
 	in.exec = x
-	healthy := true
+	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
+	e.watch.add(x)
 	defer func() {
+		e.watch.remove(x)
 		in.exec = nil
 		in.loop.reset()
 		if reset, ok := goja.AssertFunction(in.hooks.Get("reset")); ok {
 			_, _ = reset(goja.Undefined())
 		}
-		if healthy {
-			e.release(&req.Script, in)
+		// A stopped runtime may be mid-way through anything: never reuse it.
+		if err == nil && x.stopErr() == nil {
+			in.vm.ClearInterrupt()
+			e.pool.put(in, time.Now())
 		} else {
-			in.loop.close()
+			in.discard()
 		}
 		if x.dropped > 0 {
-			x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "warn",
-				Message: fmt.Sprintf("log limit reached: %d more lines dropped (limit %d per execution)", x.dropped, limits.MaxLogLines)})
+			msg := fmt.Sprintf("limit log_lines=%d reached: %d more lines dropped", lim.LogLines, x.dropped)
+			x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "warn", Message: msg})
+			e.log.Warn("script hit a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", "log_lines", "err", msg)
 		}
 		res.Logs = x.logs
 		res.Duration = time.Since(start)
 	}()
 
-	stop := context.AfterFunc(ctx, func() { in.vm.Interrupt(ErrTimeout) })
-	defer func() {
-		if !stop() || ctx.Err() != nil {
-			// The interrupt may have fired or be about to: never reuse.
-			healthy = false
-		}
-		in.vm.ClearInterrupt()
-	}()
-
-	status, err := e.run(ctx, in, req, w)
+	status, err := e.run(ctx, in, x, req, w)
 	res.Status = status
 	res.Wrote = status != 0
 	if err != nil {
-		healthy = false
+		if k := x.stopErr(); k != nil {
+			err = k // the watchdog's reason beats the interrupt it caused
+		}
+		var so *goja.StackOverflowError
+		if errors.As(err, &so) {
+			err = &LimitError{Limit: "call_depth", Value: lim.CallDepth}
+		}
 		res.Outcome = OutcomeError
-		if errors.Is(err, ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, ErrTimeout):
 			res.Outcome = OutcomeTimeout
-			err = fmt.Errorf("%w after %s", ErrTimeout, limits.WallTime)
+		case errors.Is(err, ErrLimit):
+			res.Outcome = OutcomeLimit
+		}
+		// Limits are the operator's business too, not only the script
+		// owner's: say which one was hit in the node's log.
+		var le *LimitError
+		if errors.As(err, &le) {
+			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", le.Limit, "err", err)
 		}
 		x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "error", Message: err.Error()})
 	}
 	return res, err
 }
 
-func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http.ResponseWriter) (int, error) {
+func (e *Engine) failed(res ExecResult, start time.Time, o Outcome, err error) ExecResult {
+	res.Outcome = o
+	res.Duration = time.Since(start)
+	res.Logs = []LogLine{{Time: time.Now().UTC(), Level: "error", Message: err.Error()}}
+	return res
+}
+
+// call runs fn as one slice of synchronous JS.
+func call(x *execution, fn goja.Callable, this goja.Value, args ...goja.Value) (goja.Value, error) {
+	x.enter()
+	defer x.exit()
+	return fn(this, args...)
+}
+
+func (e *Engine) run(ctx context.Context, in *instance, x *execution, req *ExecRequest, w http.ResponseWriter) (int, error) {
 	vm := in.vm
 	pairs := make([]any, 0, 2*len(req.Header))
 	for k, vs := range req.Header {
@@ -313,8 +474,7 @@ func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http
 	if len(req.Body) > 0 {
 		body = vm.ToValue(vm.NewArrayBuffer(req.Body))
 	}
-	newRequest, _ := goja.AssertFunction(in.hooks.Get("newRequest"))
-	request, err := newRequest(goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(pairs), body)
+	request, err := call(x, in.newReq, goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(pairs), body)
 	if err != nil {
 		return 0, scriptError(err)
 	}
@@ -327,12 +487,12 @@ func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http
 		return 0, scriptError(err)
 	}
 
-	ret, err := in.fetch(in.handler, request, env, ectx)
+	ret, err := call(x, in.fetch, in.handler, request, env, ectx)
 	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	result, err := in.loop.await(ctx, ret)
+	result, err := in.loop.await(ctx, x, ret)
 	if err != nil {
 		return 0, err
 	}
@@ -344,6 +504,10 @@ func (e *Engine) run(ctx context.Context, in *instance, req *ExecRequest, w http
 }
 
 func scriptError(err error) error {
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return so
+	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		return fmt.Errorf("%w: uncaught exception: %s", ErrScript, ex.String())

@@ -7,7 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/picloud/picloud/internal/limits"
 )
 
 func deployed(t *testing.T, name, source, lang string) Script {
@@ -28,7 +29,7 @@ func execute(t *testing.T, e *Engine, s Script, method, url, body string) (*http
 }
 
 func TestExecute(t *testing.T) {
-	e, err := New(Config{Limits: Limits{WallTime: 2 * time.Second, MaxCallStack: 256, MaxLogLines: 10}})
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 2000, CPUTimeMS: 200, CallDepth: 256, LogLines: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,8 @@ export default { async fetch(req: Request): Promise<Response> { const x: X = {a:
 		{name: "throws", source: `export default { fetch() { throw new Error("boom") } }`, method: "GET", wantErr: ErrScript},
 		{name: "not a response", source: `export default { fetch() { return 42 } }`, method: "GET", wantErr: ErrScript},
 		{name: "never resolves", source: `export default { fetch() { return new Promise(() => {}) } }`, method: "GET", wantErr: ErrNeverResolved},
-		{name: "infinite loop", source: `export default { fetch() { for (;;) {} } }`, method: "GET", wantErr: ErrTimeout},
+		{name: "infinite loop", source: `export default { fetch() { for (;;) {} } }`, method: "GET", wantErr: ErrLimit},
+		{name: "idle forever", source: `export default { async fetch() { for (;;) await new Promise(r => setTimeout(r, 50)) } }`, method: "GET", wantErr: ErrTimeout},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,7 +89,7 @@ func TestTransformSyntaxError(t *testing.T) {
 }
 
 func TestConsoleLogsAreCapped(t *testing.T) {
-	e, err := New(Config{Limits: Limits{WallTime: time.Second, MaxCallStack: 256, MaxLogLines: 3}})
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 1000, LogLines: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}

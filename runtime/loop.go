@@ -13,6 +13,7 @@ import (
 // through jobs; pending counts what may still enqueue a job.
 type eventLoop struct {
 	vm      *goja.Runtime
+	in      *instance
 	jobs    chan func()
 	pending int
 	nextID  int64
@@ -22,8 +23,12 @@ type eventLoop struct {
 	done chan struct{}
 }
 
-func newEventLoop(vm *goja.Runtime) *eventLoop {
-	return &eventLoop{vm: vm, jobs: make(chan func(), 64), timers: make(map[int64]*time.Timer), done: make(chan struct{})}
+// maxPendingTimers bounds the timers one execution may have pending: each
+// is a Go timer, and a storm of them would otherwise be a memory bomb.
+const maxPendingTimers = 1000
+
+func newEventLoop(vm *goja.Runtime, in *instance) *eventLoop {
+	return &eventLoop{vm: vm, in: in, jobs: make(chan func(), 64), timers: make(map[int64]*time.Timer), done: make(chan struct{})}
 }
 
 func (l *eventLoop) install(global *goja.Object) {
@@ -41,6 +46,12 @@ func (l *eventLoop) setTimeout(call goja.FunctionCall) goja.Value {
 	fn, ok := goja.AssertFunction(call.Argument(0))
 	if !ok {
 		panic(l.vm.NewTypeError("setTimeout: callback is not a function"))
+	}
+	if len(l.timers) >= maxPendingTimers {
+		if x := l.in.exec; x != nil {
+			x.stop(&LimitError{Limit: "pending_timers", Value: maxPendingTimers})
+		}
+		panic(l.vm.NewGoError(fmt.Errorf("too many pending timers (limit %d)", maxPendingTimers)))
 	}
 	delay := time.Duration(call.Argument(1).ToInteger()) * time.Millisecond
 	args := append([]goja.Value(nil), call.Arguments[min(2, len(call.Arguments)):]...)
@@ -85,7 +96,7 @@ func (l *eventLoop) close() {
 }
 
 // await runs the loop until v, if it is a promise, settles.
-func (l *eventLoop) await(ctx context.Context, v goja.Value) (result goja.Value, err error) {
+func (l *eventLoop) await(ctx context.Context, x *execution, v goja.Value) (result goja.Value, err error) {
 	p, ok := v.Export().(*goja.Promise)
 	if !ok {
 		return v, nil
@@ -93,6 +104,7 @@ func (l *eventLoop) await(ctx context.Context, v goja.Value) (result goja.Value,
 	defer func() {
 		// A job's exception surfaces as a panic carrying the goja error.
 		if r := recover(); r != nil {
+			x.exit()
 			if e, ok := r.(error); ok {
 				err = scriptError(e)
 				return
@@ -106,9 +118,13 @@ func (l *eventLoop) await(ctx context.Context, v goja.Value) (result goja.Value,
 		}
 		select {
 		case job := <-l.jobs:
+			x.enter()
 			job()
+			x.exit()
+		case <-x.kill:
+			return nil, x.stopErr()
 		case <-ctx.Done():
-			return nil, ErrTimeout
+			return nil, fmt.Errorf("%w: %w", ErrScript, context.Cause(ctx))
 		}
 	}
 	if p.State() == goja.PromiseStateRejected {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/picloud/picloud/internal/limits"
 )
 
 // Script is one deployed version of a script, as the runtime needs it.
@@ -18,6 +20,10 @@ type Script struct {
 	// Code is the output of Transform: what goja runs.
 	Code     string
 	Bindings json.RawMessage
+	// Limits are the script's resolved limits (overrides applied and
+	// clamped to the node's ceilings); zero fields take the engine's
+	// defaults.
+	Limits limits.Limits
 }
 
 // ExecRequest is one invocation of a script's fetch handler.

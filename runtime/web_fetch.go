@@ -175,8 +175,10 @@ func (e *Engine) fetchNative(in *instance) func(method, rawURL string, pairs []s
 		if x == nil {
 			return fail(errors.New("no execution is running"))
 		}
-		if x.subrequests >= e.outbound.MaxSubrequests {
-			return fail(fmt.Errorf("%w: at most %d fetch() calls per execution", ErrTooManySubrequests, e.outbound.MaxSubrequests))
+		// The script's subrequests limit, within the node's outbound cap.
+		if maxSub := min(x.limits.Subrequests, int64(e.outbound.MaxSubrequests)); x.subrequests >= maxSub {
+			x.addLog("warn", (&LimitError{Limit: "subrequests", Value: maxSub}).Error())
+			return fail(fmt.Errorf("%w: at most %d fetch() calls per execution", ErrTooManySubrequests, maxSub))
 		}
 		x.subrequests++
 		if !strings.HasPrefix(rawURL, "http://") && !strings.HasPrefix(rawURL, "https://") {

@@ -118,7 +118,9 @@ func TestWebFetchEndsWithExecution(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := time.Since(start); d > time.Second {
+	// Waiting for the abandoned fetches would take 5 × 2s; allow for a
+	// loaded machine without asserting a speed.
+	if d := time.Since(start); d > 8*time.Second {
 		t.Fatalf("executions waited for their abandoned fetches: %s", d)
 	}
 	e.client.CloseIdleConnections()

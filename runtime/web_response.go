@@ -35,9 +35,12 @@ func (e *Engine) installWeb(in *instance, n *goja.Object) {
 
 // addLog appends one line to the execution's logs within its limit.
 func (x *execution) addLog(level, msg string) {
-	if len(x.logs) >= x.limits.MaxLogLines {
+	if int64(len(x.logs)) >= x.limits.LogLines {
 		x.dropped++
 		return
+	}
+	if len(msg) > maxLogMessage {
+		msg = msg[:maxLogMessage] + fmt.Sprintf("... (%d bytes cut)", len(msg)-maxLogMessage)
 	}
 	x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: level, Message: msg})
 }
@@ -57,8 +60,8 @@ func (e *Engine) newContext(in *instance, req *ExecRequest) (goja.Value, error) 
 // written chunk by chunk, each flushed to the client as it comes.
 func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w http.ResponseWriter, ret goja.Value) (int, error) {
 	vm := in.vm
-	unwrap, _ := goja.AssertFunction(in.hooks.Get("unwrapResponse"))
-	out, err := unwrap(goja.Undefined(), ret)
+	x := in.exec
+	out, err := call(x, in.unwrap, goja.Undefined(), ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
@@ -90,6 +93,10 @@ func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w 
 	var body []byte
 	if b := parts.Get("2"); !goja.IsNull(b) && !goja.IsUndefined(b) {
 		body = bytesOf(vm, b)
+	}
+	if int64(len(body)) > x.limits.ResponseBodyBytes {
+		return 0, &LimitError{Limit: "response_body_bytes", Value: x.limits.ResponseBodyBytes,
+			Detail: fmt.Sprintf("the body has %d bytes", len(body))}
 	}
 	if !bodyless(status) {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -124,12 +131,14 @@ func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w h
 		cancel("no body is sent for this response")
 		return status, nil
 	}
+	x := in.exec
+	var sent int64
 	for {
-		p, err := next(goja.Undefined(), reader)
+		p, err := call(x, next, goja.Undefined(), reader)
 		if err != nil {
 			return status, scriptError(err)
 		}
-		chunk, err := in.loop.await(ctx, p)
+		chunk, err := in.loop.await(ctx, x, p)
 		if err != nil {
 			if errors.Is(err, ErrNeverResolved) {
 				err = fmt.Errorf("%w: the response stream stalled: nothing can write to it any more", ErrScript)
@@ -142,6 +151,11 @@ func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w h
 		b := bytesOf(vm, chunk)
 		if len(b) == 0 {
 			continue
+		}
+		if sent += int64(len(b)); sent > x.limits.ResponseBodyBytes {
+			cancel("the response body is over its limit")
+			return status, &LimitError{Limit: "response_body_bytes", Value: x.limits.ResponseBodyBytes,
+				Detail: "the streamed body went over it"}
 		}
 		if _, err := w.Write(b); err != nil {
 			cancel("the client went away")
@@ -171,12 +185,12 @@ func (e *Engine) logUnhandled(in *instance, handlerResult goja.Value) {
 // afterResponse runs ctx.waitUntil work to its end within the wall time.
 func (e *Engine) afterResponse(ctx context.Context, in *instance) error {
 	waitAll, _ := goja.AssertFunction(in.hooks.Get("waitAll"))
-	p, err := waitAll(goja.Undefined())
+	p, err := call(in.exec, waitAll, goja.Undefined())
 	var werr error
 	if err != nil {
 		werr = scriptError(err)
 	} else if !goja.IsNull(p) {
-		if _, err := in.loop.await(ctx, p); err != nil {
+		if _, err := in.loop.await(ctx, in.exec, p); err != nil {
 			werr = fmt.Errorf("ctx.waitUntil: %w", err)
 		}
 	}

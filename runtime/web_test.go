@@ -14,12 +14,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/limits"
 )
 
 func newTestEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = Limits{WallTime: 5 * time.Second, MaxCallStack: 256, MaxLogLines: 100}
+	if cfg.Limits == (limits.Limits{}) {
+		cfg.Limits = limits.Limits{WallTimeMS: 20000, CPUTimeMS: 20000, CallDepth: 256, LogLines: 100}
 	}
 	e, err := New(cfg)
 	if err != nil {
@@ -314,6 +316,10 @@ func TestWebStreamFlushesChunks(t *testing.T) {
 	s := deployed(t, "stream", `export default { fetch() { let n = 0; const te = new TextEncoder();
 return new Response(new ReadableStream({ async pull(c) { if (n === 3) { c.close(); return } if (n > 0) await scheduler.wait(700); c.enqueue(te.encode("chunk" + n++ + "\n")) } }),
 {headers: {"content-type": "text/plain"}}) } }`, "")
+	// Warm a runtime first: a cold one (hardening included) is slow under -race.
+	if _, err := e.Execute(context.Background(), &ExecRequest{Script: s, Method: "GET", URL: "http://x/"}, httptest.NewRecorder()); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := e.Execute(r.Context(), &ExecRequest{Script: s, Method: r.Method, URL: "http://x/"}, w); err != nil {
 			t.Errorf("execute: %v", err)

@@ -120,10 +120,17 @@ func TestDevEndToEnd(t *testing.T) {
 }
 
 type runningNode struct {
-	cmd  *exec.Cmd
-	done chan error
-	mu   sync.Mutex
-	out  *bytes.Buffer
+	cmd    *exec.Cmd
+	done   chan error
+	mu     sync.Mutex
+	out    *bytes.Buffer
+	errOut *bytes.Buffer // the node's log (stderr)
+}
+
+func (n *runningNode) stderr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.errOut.String()
 }
 
 func (n *runningNode) stdout() string {
@@ -134,11 +141,11 @@ func (n *runningNode) stdout() string {
 
 func startNode(t *testing.T, bin string, env []string, base string) *runningNode {
 	t.Helper()
-	n := &runningNode{out: new(bytes.Buffer), done: make(chan error, 1)}
+	n := &runningNode{out: new(bytes.Buffer), errOut: new(bytes.Buffer), done: make(chan error, 1)}
 	n.cmd = exec.Command(bin, "dev")
 	n.cmd.Env = env
 	n.cmd.Stdout = lockedWriter{&n.mu, n.out}
-	n.cmd.Stderr = testLogWriter{t}
+	n.cmd.Stderr = io.MultiWriter(testLogWriter{t}, lockedWriter{&n.mu, n.errOut})
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,120 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/edge"
+	"github.com/picloud/picloud/internal/limits"
+	"github.com/picloud/picloud/internal/pgtest"
+	"github.com/picloud/picloud/manager"
+	"github.com/picloud/picloud/runtime"
+)
+
+// startEdge runs one "node": its own manager (pool) on the shared database
+// and an edge serving HTTPS from the Postgres certificate store.
+func startEdge(t *testing.T, dsn string) (*edge.Server, string, string) {
+	t.Helper()
+	engine, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := manager.Open(context.Background(), manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mgr.Close)
+	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	srv, err := edge.New(edge.Config{
+		Bind: httpAddr, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr: mgr, ceilings: limits.Ceilings},
+		CertStore:     mgr.CertStore(),
+		DatabaseStats: dbStats{mgr},
+		TLS:           &edge.TLSConfig{HTTPSBind: httpsAddr, LANNames: []string{"localhost", "127.0.0.1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return srv, httpAddr, httpsAddr
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func fetchRoot(t *testing.T, httpAddr string) *x509.Certificate {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/admin/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	block, _ := pem.Decode(b)
+	if resp.StatusCode != 200 || block == nil {
+		t.Fatalf("/admin/ca.crt = %d %q", resp.StatusCode, b)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// leaf fetches over TLS trusting only root and returns the served leaf.
+func leaf(t *testing.T, root *x509.Certificate, httpsAddr string) *x509.Certificate {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	_, port, _ := net.SplitHostPort(httpsAddr)
+	resp, err := c.Get("https://localhost:" + port + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "ok" {
+		t.Fatalf("/healthz = %d %q", resp.StatusCode, b)
+	}
+	return resp.TLS.PeerCertificates[0]
+}
+
+// The CA root and the certificates live in Postgres: a second node (a new
+// manager pool and edge on the same database, after the first stopped,
+// since Caddy is one per process) serves the same root and the same leaf.
+func TestClusterSharesCAAndCertificates(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	srv1, http1, https1 := startEdge(t, dsn)
+	root1 := fetchRoot(t, http1)
+	leaf1 := leaf(t, root1, https1)
+	if err := srv1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv2, http2, https2 := startEdge(t, dsn)
+	defer srv2.Stop()
+	root2 := fetchRoot(t, http2)
+	if !root1.Equal(root2) {
+		t.Fatalf("second node has another root: %s vs %s", root1.SerialNumber, root2.SerialNumber)
+	}
+	leaf2 := leaf(t, root1, https2)
+	if leaf1.SerialNumber.Cmp(leaf2.SerialNumber) != 0 {
+		t.Errorf("second node issued a new certificate (serial %s, first %s) instead of loading the shared one",
+			leaf2.SerialNumber, leaf1.SerialNumber)
+	}
+}

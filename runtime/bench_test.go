@@ -1,0 +1,151 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuNow is the process's user+system CPU time. The machine the
+// benchmarks run on is shared, so wall time per op is noisy; CPU time per
+// op (reported as cpu-ns/op) is what the figures in
+// docs/runtime-isolation.md compare.
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureCPU reports CPU per op from the timer reset on.
+func measureCPU(b *testing.B) func() {
+	b.ResetTimer()
+	start := cpuNow()
+	return func() {
+		b.StopTimer()
+		b.ReportMetric(float64((cpuNow()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// Benchmarks of the executor; run with
+//
+//	go test -run '^$' -bench . -benchmem -count 6 ./runtime/ | benchstat -
+//
+// The end-to-end one through embedded Caddy is edge.BenchmarkServerCPU.
+
+const helloSource = `export default { fetch() { return new Response("Hello, world!") } }`
+
+// jsonSource parses a JSON body of 50 items, keeps the active ones and
+// returns a projection of them.
+const jsonSource = `export default {
+  async fetch(req) {
+    const items = await req.json();
+    const out = items.filter((x) => x.active).map((x) => ({ id: x.id, name: x.name.toUpperCase(), total: x.price * x.qty }));
+    return Response.json({ count: out.length, items: out });
+  },
+};`
+
+// jsonBody is about 2.5 KB: 50 items.
+func jsonBody() string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 50; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":%d,"name":"item-%d","price":%d.5,"qty":%d,"active":%t}`, i, i, i*3, i%7, i%3 != 0)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// source10KB is a module of about 10 KB of ordinary code.
+func source10KB() string {
+	var b strings.Builder
+	for i := 0; b.Len() < 10<<10; i++ {
+		fmt.Fprintf(&b, "function helper%d(items, factor) {\n  const out = [];\n  for (const it of items) {\n    if (it.value > %d) out.push({ key: it.key + \"-%d\", value: it.value * factor });\n  }\n  return out.sort((a, b) => a.value - b.value);\n}\n", i, i, i)
+	}
+	b.WriteString("export default { fetch() { return new Response(String(helper0([{key: 'a', value: 1}], 2).length)) } }\n")
+	return b.String()
+}
+
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+
+func benchScript(b *testing.B, name, source string) Script {
+	b.Helper()
+	code, err := Transform(context.Background(), source, JavaScript)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return Script{ID: name, Name: name, Version: 1, Code: code, Hash: HashCode(code)}
+}
+
+func BenchmarkCompile10KB(b *testing.B) {
+	src := source10KB()
+	b.SetBytes(int64(len(src)))
+	defer measureCPU(b)()
+	for i := 0; i < b.N; i++ {
+		code, err := Transform(context.Background(), src, JavaScript)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := newProgramCache().get(&Script{Code: code}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstExecution is the first request after a deploy: the
+// program is compiled and a runtime built.
+func BenchmarkFirstExecution(b *testing.B) {
+	e, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := benchScript(b, "first", helloSource)
+	w := &nopWriter{h: http.Header{}}
+	defer measureCPU(b)()
+	for i := 0; i < b.N; i++ {
+		s.Version = i + 1
+		s.Hash = strconv.Itoa(i) // a fresh program each time
+		req := &ExecRequest{Script: s, Method: "GET", URL: "http://localhost/"}
+		if _, err := e.Execute(context.Background(), req, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchWarm(b *testing.B, source, method, body string) {
+	e, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := benchScript(b, "warm", source)
+	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"*/*"}}
+	bb := []byte(body)
+	run := func() {
+		w := &nopWriter{h: http.Header{}}
+		req := &ExecRequest{Script: s, Method: method, URL: "http://localhost/api/items", Header: hdr, Body: bb}
+		if _, err := e.Execute(context.Background(), req, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run()
+	b.ReportAllocs()
+	defer measureCPU(b)()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+}
+
+func BenchmarkWarmHello(b *testing.B) { benchWarm(b, helloSource, "GET", "") }
+
+func BenchmarkWarmJSON(b *testing.B) { benchWarm(b, jsonSource, "POST", jsonBody()) }

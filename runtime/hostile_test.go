@@ -1,0 +1,160 @@
+package runtime
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/picloud/picloud/internal/limits"
+)
+
+// TestHostileScripts runs each hostile script in-process and checks the
+// limit it hits; the same engine then still serves a well-behaved script.
+// The suite against a real agent with a concurrent victim is in
+// cmd/picloud/hostile_test.go.
+func TestHostileScripts(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 1500, CPUTimeMS: 300, MemoryBytes: 32 << 20,
+		ResponseBodyBytes: 1 << 20, RequestBodyBytes: 1 << 10, LogLines: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, source, body string
+		wantErr            error
+		wantLimit          string // in the last log line
+		wantOK             bool
+		limits             limits.Limits // per-script overrides
+	}{
+		{name: "infinite loop", source: `for (;;) {}`, wantErr: ErrLimit, wantLimit: "cpu_time_ms"},
+		{name: "deep recursion", source: `const f = (n) => f(n + 1) + 1; f(0);`, wantErr: ErrLimit, wantLimit: "call_depth"},
+		// Doubling is slow enough in goja that the CPU limit may come first.
+		{name: "string doubling", source: `let s = "x"; for (;;) s = s + s;`, wantErr: ErrLimit, wantLimit: "memory_bytes|cpu_time_ms"},
+		{name: "string growth", source: `const a = []; for (;;) a.push("x".repeat(1 << 20));`, wantErr: ErrLimit, wantLimit: "memory_bytes|cpu_time_ms"},
+		{name: "array growth", source: `const a = []; for (let i = 0; ; i++) a.push(new Array(1000).fill(i));`, wantErr: ErrLimit, wantLimit: "memory_bytes|cpu_time_ms"},
+		// Allocation faster than the CPU limit: only the heap watchdog stops it.
+		{name: "buffer growth", source: `const a = []; for (;;) a.push(new Uint8Array(8 << 20));`, wantErr: ErrLimit, wantLimit: "memory_bytes",
+			limits: limits.Limits{CPUTimeMS: 10000, WallTimeMS: 20000}},
+		{name: "repeat", source: `"x".repeat(2 ** 31);`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "padEnd", source: `"x".padEnd(2 ** 31);`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "sparse fill", source: `new Array(2 ** 30).fill(0);`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "sparse join", source: `new Array(2 ** 30).join("abc");`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "array from length", source: `Array.from({length: 2 ** 30});`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "typed array", source: `new Float64Array(2 ** 28);`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "array buffer", source: `new ArrayBuffer(2 ** 31);`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "caught guard still stops", source: `try { "x".repeat(2 ** 31) } catch (e) {} return new Response("escaped");`, wantErr: ErrLimit, wantLimit: "memory_bytes"},
+		{name: "regexp backtracking", source: `const re = /^(a+)+\1?$/; const s = "a".repeat(40) + "!"; for (let i = 0; i < 100; i++) re.test(s);`,
+			wantErr: ErrLimit, wantLimit: "cpu_time_ms"},
+		{name: "promise storm", source: `for (;;) await null;`, wantErr: ErrLimit, wantLimit: "cpu_time_ms"},
+		{name: "timeout chain", source: `const f = () => setTimeout(f, 1); f(); await new Promise(() => {});`, wantErr: ErrTimeout, wantLimit: "wall_time_ms"},
+		{name: "timer storm", source: `for (;;) setTimeout(() => {}, 1e6);`, wantErr: ErrLimit, wantLimit: "pending_timers"},
+		{name: "huge response", source: `return new Response("x".repeat(2 << 20));`, wantErr: ErrLimit, wantLimit: "response_body_bytes",
+			limits: limits.Limits{CPUTimeMS: 10000}},
+		{name: "huge request body", source: `return new Response("never")`, body: strings.Repeat("b", 2<<10), wantErr: ErrLimit, wantLimit: "request_body_bytes"},
+		{name: "console flood", source: `for (let i = 0; i < 10000; i++) console.log("line " + i); return new Response("ok");`, wantOK: true, wantLimit: "log_lines",
+			limits: limits.Limits{CPUTimeMS: 120000, WallTimeMS: 120000}}, // slow under -race
+		{name: "await never resolves", source: `await new Promise(() => {});`, wantErr: ErrNeverResolved},
+		{name: "throw number", source: `throw 42;`, wantErr: ErrScript},
+		{name: "throw null", source: `throw null;`, wantErr: ErrScript},
+		{name: "throw undefined async", source: `await null; throw undefined;`, wantErr: ErrScript},
+		{name: "throw hostile object", source: `throw { toString() { throw new Error("no") }, get stack() { throw 1 } };`, wantErr: ErrScript},
+		{name: "reject symbol", source: `return Promise.reject(Symbol("s"));`, wantErr: ErrScript},
+		{name: "pollute Object.prototype", source: `Object.prototype.polluted = 1;`, wantErr: ErrScript},
+		{name: "replace JSON.parse", source: `JSON.parse = () => "pwned";`, wantErr: ErrScript},
+		{name: "replace Response", source: `Response = null;`, wantErr: ErrScript},
+		{name: "redefine Array.prototype.map", source: `Object.defineProperty(Array.prototype, "map", {value: () => []});`, wantErr: ErrScript},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := deployed(t, tc.name, "export default { async fetch(req) {\n"+tc.source+"\n} }", "")
+			s.Limits = tc.limits
+			w, res, err := execute(t, e, s, "POST", "http://localhost/", tc.body)
+			if tc.wantOK {
+				if err != nil || w.Code != 200 {
+					t.Fatalf("execute = %d, %v", w.Code, err)
+				}
+			} else if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v (logs %v)", err, tc.wantErr, res.Logs)
+			}
+			if tc.wantLimit != "" {
+				last := res.Logs[len(res.Logs)-1].Message
+				named := false
+				for _, l := range strings.Split(tc.wantLimit, "|") {
+					named = named || strings.Contains(last, "limit "+l+"=")
+				}
+				if !named {
+					t.Fatalf("last log line %q does not name %s", last, tc.wantLimit)
+				}
+			}
+			if res.Outcome == OutcomeSuccess && !tc.wantOK {
+				t.Fatal("outcome success")
+			}
+		})
+	}
+}
+
+// TestTamperingDoesNotLeak checks a tampering attempt, caught by the
+// script, leaves the next execution of the same runtime and other scripts
+// with pristine built-ins; script-level state (module scope) is kept, as
+// in Workers.
+func TestTamperingDoesNotLeak(t *testing.T) {
+	e, err := New(Config{PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := deployed(t, "tamper", `let n = 0;
+export default { fetch() {
+  n++;
+  const tries = [
+    () => { Object.prototype.polluted = 1 },
+    () => { JSON.parse = () => "pwned" },
+    () => { globalThis.Response = null },
+    () => { Array.prototype.push = null },
+    () => { Object.setPrototypeOf(Object.prototype, {x: 1}) },
+  ];
+  let blocked = 0;
+  for (const f of tries) { try { f() } catch (e) { blocked++ } }
+  class MyError extends Error { constructor() { super("m"); this.name = "MyError" } }
+  const o = {}; o.toString = () => "own";
+  return Response.json({n, blocked, polluted: ({}).polluted, parse: JSON.parse("1"), name: new MyError().name, own: String(o)});
+} }`, "")
+	for i, want := range []string{
+		`{"n":1,"blocked":5,"parse":1,"name":"MyError","own":"own"}`,
+		`{"n":2,"blocked":5,"parse":1,"name":"MyError","own":"own"}`,
+	} {
+		w, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+		if err != nil || w.Body.String() != want {
+			t.Fatalf("run %d = %q, %v (logs %v); want %s", i, w.Body.String(), err, res.Logs, want)
+		}
+	}
+	if e.IdleRuntimes() != 1 {
+		t.Fatalf("idle runtimes = %d, want the one reused", e.IdleRuntimes())
+	}
+}
+
+// TestPoolEvictsLRU checks the global cap: the least recently used
+// script's runtime goes first.
+func TestPoolEvictsLRU(t *testing.T) {
+	e, err := New(Config{PoolSize: 2, MaxIdle: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss []Script
+	for _, n := range []string{"a", "b", "c"} {
+		s := deployed(t, n, `export default { fetch() { return new Response("`+n+`") } }`, "")
+		ss = append(ss, s)
+		if _, _, err := execute(t, e, s, "GET", "http://localhost/", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.IdleRuntimes() != 2 {
+		t.Fatalf("idle = %d, want 2", e.IdleRuntimes())
+	}
+	if in := e.pool.get(poolKey(&ss[0])); in != nil {
+		t.Fatal("a, the least recently used, is still pooled")
+	}
+	for _, s := range ss[1:] {
+		if in := e.pool.get(poolKey(&s)); in == nil {
+			t.Fatalf("%s was evicted", s.ID)
+		}
+	}
+}
