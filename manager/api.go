@@ -105,6 +105,8 @@ func (m *Manager) router() *gin.Engine {
 
 	// Execution logs (logs.go): each handler gated with CapLogsRead.
 	m.registerLogRoutes(a)
+	// KV and secrets (kv_api.go): each handler gated with pathApp.
+	m.registerKVRoutes(a)
 	return r
 }
 

@@ -173,6 +173,31 @@ func endpoints() map[string]endpoint {
 			}
 			return "/keys/" + rc.e.key(owner, []string{"script:read"}, "").ID, nil
 		}},
+
+		"GET /apps/:app/kv":                        {clsScriptRead, 200, false, appPath("/kv")},
+		"GET /apps/:app/kv/:namespace/keys":        {clsScriptRead, 200, false, appPath("/kv/store/keys?prefix=k")},
+		"GET /apps/:app/kv/:namespace/values/*key": {clsScriptRead, 200, false, appPath("/kv/store/values/k")},
+		"PUT /apps/:app/kv/:namespace/values/*key": {clsScriptWrite, 204, false, func(rc *reqCtx) (string, any) {
+			return fmt.Sprintf("/apps/%s/kv/store/values/w/%d", rc.app.Slug, rc.e.seq()), "v"
+		}},
+		"DELETE /apps/:app/kv/:namespace/values/*key": {clsScriptWrite, 204, false, func(rc *reqCtx) (string, any) {
+			key := fmt.Sprintf("d%d", rc.e.seq())
+			if err := rc.e.m.KVPut(context.Background(), rc.app.ID, "store", key, []byte("x"), KVPutOptions{}); err != nil {
+				rc.e.t.Fatal(err)
+			}
+			return "/apps/" + rc.app.Slug + "/kv/store/values/" + key, nil
+		}},
+		"GET /apps/:app/secrets": {clsScriptRead, 200, false, appPath("/secrets")},
+		"PUT /apps/:app/secrets/:name": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return fmt.Sprintf("/apps/%s/secrets/S%d", rc.app.Slug, rc.e.seq()), map[string]string{"value": "shh"}
+		}},
+		"DELETE /apps/:app/secrets/:name": {clsScriptWrite, 204, false, func(rc *reqCtx) (string, any) {
+			name := fmt.Sprintf("D%d", rc.e.seq())
+			if _, err := rc.e.m.PutSecret(context.Background(), rc.app.ID, name, []byte("x")); err != nil {
+				rc.e.t.Fatal(err)
+			}
+			return "/apps/" + rc.app.Slug + "/secrets/" + name, nil
+		}},
 	}
 }
 
@@ -236,6 +261,12 @@ func matrixFixture(t *testing.T) (e *apiEnv, a, b App, callers []*caller) {
 		e.deploy(app.ID, "main")
 		e.route(app.ID, "main", "/main")
 		if _, err := e.m.ClaimDomain(ctx, app.ID, app.Slug+".test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.m.KVPut(ctx, app.ID, "store", "k", []byte("value of "+app.Slug), KVPutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.m.PutSecret(ctx, app.ID, "TOKEN", []byte("secret of "+app.Slug)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -57,7 +57,8 @@ func FuzzBindJSON(f *testing.F) {
 
 func fuzzTargets() []string {
 	return []string{"POST /apps", "POST /scripts", "POST /routes", "POST /routes/check", "POST /routes/match",
-		"POST /keys", "POST /users", "POST /auth/login", "PATCH /apps/default", "POST /apps/default/domains"}
+		"POST /keys", "POST /users", "POST /auth/login", "PATCH /apps/default", "POST /apps/default/domains",
+		"PUT /apps/default/secrets/FUZZ", "PUT /apps/default/kv/store/values/fuzz/key"}
 }
 
 // FuzzAdminAPIBodies sends arbitrary bodies to the write endpoints as the
@@ -68,7 +69,7 @@ func FuzzAdminAPIBodies(f *testing.F) {
 		`{"slug":"x"}`, `{"app":"default","name":"n","source":"export default {}"}`,
 		`{"app":"default","script":"hello","path":"/api/x"}`, `{"app":"default","script":"hello","path":"/:a/:b*"}`,
 		`{"host":"localhost","path":"/"}`, `{"scopes":["instance:*"],"app":"default"}`,
-		`{"username":"u","password":"p"}`, `{"slug":"UPPER"}`, `{"pattern":"{x.example.com"}`, `{}`,
+		`{"username":"u","password":"p"}`, `{"slug":"UPPER"}`, `{"pattern":"{x.example.com"}`, `{}`, `{"value":"s"}`, "raw \x00\xff bytes",
 	} {
 		f.Add(uint8(i), []byte(s))
 	}

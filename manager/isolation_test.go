@@ -18,7 +18,9 @@ func appSnapshot(t *testing.T, e *apiEnv, appID string) string {
 			(SELECT count(*)::text FROM script_versions WHERE app_id = $1),
 			(SELECT string_agg(id || method || host || path || script_id, ',' ORDER BY id) FROM routes WHERE app_id = $1),
 			(SELECT string_agg(pattern, ',' ORDER BY pattern) FROM domains WHERE app_id = $1),
-			(SELECT string_agg(user_id || role, ',' ORDER BY user_id) FROM app_members WHERE app_id = $1))`, appID).Scan(&s)
+			(SELECT string_agg(user_id || role, ',' ORDER BY user_id) FROM app_members WHERE app_id = $1),
+			(SELECT string_agg(namespace || '/' || key || ':' || md5(value) || coalesce(metadata::text, '') || coalesce(expires_at::text, ''), ',' ORDER BY namespace, key) FROM kv_entries WHERE app_id = $1),
+			(SELECT string_agg(name || ':' || md5(ciphertext), ',' ORDER BY name) FROM secrets WHERE app_id = $1))`, appID).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}

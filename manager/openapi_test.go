@@ -20,7 +20,7 @@ type openAPIDoc struct {
 	} `json:"paths"`
 }
 
-var ginParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+var ginParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
 
 // TestOpenAPIMatchesRouter: every route of the router is documented and
 // every documented operation is a route, with its path parameters.

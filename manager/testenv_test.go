@@ -30,6 +30,7 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	// Cheap hashes: the cost is not what these tests are about, and
 	// argon2id at full cost takes seconds under the race detector.
 	m.argon = argonCost{memory: 64, time: 1}
+	m.secretKey = bytes.Repeat([]byte{7}, SecretKeySize)
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(srv.Close)
 	hash, err := m.hashPassword(testPassword)

@@ -107,6 +107,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	go mgr.RunExecutionLog(ctx)
 	defer mgr.StopExecutionLog()
 
+	// Expired KV keys are hidden from reads at once; this reclaims them.
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	defer stopPurge()
+	go mgr.PurgeExpiredKVLoop(purgeCtx, time.Minute)
+
 	srv, err := edge.New(edge.Config{
 		Bind:          cfg.Bind,
 		StorageDir:    filepath.Join(dataDir, "caddy"),

@@ -1,5 +1,5 @@
 // Package cli is the picloud command-line client: login, apps, scripts,
-// deploy, versions, rollback, invoke, logs, routes and API keys. It speaks
+// deploy, versions, rollback, invoke, logs, routes, API keys, KV and secrets. It speaks
 // only HTTP to a node's admin API and imports no server package; only
 // cmd/picloud imports it.
 package cli
@@ -231,7 +231,7 @@ func commands() []command {
 		{"whoami", "show who you are logged in as, and where", "whoami", cmdWhoami},
 		{"apps", "list, create or remove apps", "apps ls | apps create SLUG [--name NAME] | apps rm SLUG [--force]", cmdApps},
 		{"scripts", "list the scripts of an app", "scripts ls [--app APP]", cmdScripts},
-		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--message MSG]`, cmdDeploy},
+		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--message MSG] [--bindings JSON|@FILE]`, cmdDeploy},
 		{"versions", "list the versions of a script", "versions SCRIPT [--app APP]", cmdVersions},
 		{"rollback", "make an earlier version of a script current", "rollback SCRIPT VERSION [--app APP]", cmdRollback},
 		{"invoke", "call a script and print its answer", "invoke SCRIPT [--app APP] [-X METHOD] [-d BODY|@FILE] [-H 'Name: value']... [-i]", cmdInvoke},
@@ -239,6 +239,8 @@ func commands() []command {
 		{"routes", "list, add or remove routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--app APP] [--host HOST] | routes rm ID`, cmdRoutes},
 		{"domains", "list, claim or release an app's domains", "domains ls [--app APP] | domains add HOST [--app APP] | domains rm HOST|ID [--app APP]", cmdDomains},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
+		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N] [--metadata JSON] | kv rm NAMESPACE KEY", cmdKV},
+		{"secret", "list, set (value on stdin) or delete an app's secrets", "secret ls [--app APP] | secret put NAME [--app APP] < value | secret rm NAME [--app APP]", cmdSecret},
 	}
 	return cs
 }

@@ -443,10 +443,25 @@ func cmdDeploy(ctx context.Context, r *runner, args []string) error {
 	routeSpec := f.String("route", "", `bind a route, e.g. "GET /hello" or "/hello" for any method`)
 	host := f.String("host", "", "host of the route (default: any)")
 	msg := f.String("message", "", "a note stored with this version")
+	bindingsArg := f.String("bindings", "", `the version's env bindings as JSON or @FILE, e.g. '{"STORE": {"type": "kv", "namespace": "store"}}'`)
 	if err := f.parse(args, 1, 1); err != nil {
 		return err
 	}
 	file := f.arg(0)
+	var bindings json.RawMessage
+	if *bindingsArg != "" {
+		b := []byte(*bindingsArg)
+		if rest, ok := strings.CutPrefix(*bindingsArg, "@"); ok {
+			var err error
+			if b, err = r.readAllFile(rest); err != nil {
+				return err
+			}
+		}
+		if !json.Valid(b) {
+			return usagef("--bindings must be JSON (or @FILE holding JSON)")
+		}
+		bindings = b
+	}
 	lang, err := languageOf(file)
 	if err != nil {
 		return err
@@ -470,10 +485,12 @@ func cmdDeploy(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
+	in := map[string]any{"app": *appRef, "name": *name, "source": string(src), "language": lang, "message": *msg}
+	if bindings != nil {
+		in["bindings"] = bindings
+	}
 	var d deployed
-	if err := c.do(ctx, http.MethodPost, "/scripts", nil, map[string]any{
-		"app": *appRef, "name": *name, "source": string(src), "language": lang, "message": *msg,
-	}, &d); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/scripts", nil, in, &d); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Code == "syntax_error" {
 			ae.Message = file + ": " + ae.Message
