@@ -133,13 +133,32 @@ func TestDeployVersionsAndSyntaxErrors(t *testing.T) {
 		t.Fatalf("script = %+v, %v", s, err)
 	}
 
+	// A deploy that does not mention bindings keeps them; {} clears them.
+	d3, err := m.Deploy(ctx, DeployInput{App: "shop", Name: "cart", Source: "v3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m.Script(ctx, d3.ID); !strings.Contains(string(s.Bindings), "GREETING") || s.Version != 3 {
+		t.Fatalf("redeploy without bindings dropped them: %+v", s)
+	}
+	if _, err := m.Deploy(ctx, DeployInput{App: "shop", Name: "cart", Source: "v4", Bindings: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m.Script(ctx, d3.ID); strings.Contains(string(s.Bindings), "GREETING") {
+		t.Fatalf("an explicit {} kept the bindings: %s", s.Bindings)
+	}
+	if _, err := m.Deploy(ctx, DeployInput{App: "shop", Name: "cart", Source: "v2",
+		Bindings: json.RawMessage(`{"GREETING":{"type":"text","value":"hi"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+
 	_, err = m.Deploy(ctx, DeployInput{App: "shop", Name: "cart", Source: "x SYNTAX"})
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != "syntax_error" || !strings.Contains(e.Message, "line 1, column 3") {
 		t.Fatalf("syntax error deploy: %v", err)
 	}
-	if s, _ := m.Script(ctx, d1.ID); s.Version != 2 {
-		t.Fatalf("a failed deploy changed the current version to %d", s.Version)
+	if s, _ := m.Script(ctx, d1.ID); s.Version != 5 {
+		t.Fatalf("a failed deploy changed the current version to %d, want 5", s.Version)
 	}
 
 	bad := []struct {

@@ -56,7 +56,7 @@ type DeployInput struct {
 	Name     string          // script name, unique within the app
 	Source   string          // JavaScript or TypeScript
 	Language string          // "javascript", "typescript" or "" to infer
-	Bindings json.RawMessage // wrangler-style bindings, see DESIGN.md
+	Bindings json.RawMessage // wrangler-style bindings, see DESIGN.md; nil keeps the current ones
 	Limits   json.RawMessage // sandbox overrides, see internal/limits
 	Message  string
 	AuthorID string
@@ -184,6 +184,7 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 	if err != nil {
 		return Deployed{}, err
 	}
+	keepBindings := len(in.Bindings) == 0 || string(in.Bindings) == "null"
 	bindings, err := validateBindings(in.Bindings)
 	if err != nil {
 		return Deployed{}, err
@@ -231,7 +232,14 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 				return conflict("concurrent_deploy", "the script was created concurrently; retry", nil)
 			}
 		case err == nil:
-			err = tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM script_versions WHERE script_id = $1`, id).Scan(&version)
+			if keepBindings {
+				// A deploy that does not mention bindings keeps the current
+				// ones; an explicit {} clears them.
+				err = tx.QueryRow(ctx, `SELECT bindings FROM script_versions WHERE script_id = $1 AND version = $2`, id, version).Scan(&bindings)
+			}
+			if err == nil {
+				err = tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM script_versions WHERE script_id = $1`, id).Scan(&version)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("reserving version: %w", err)
