@@ -66,18 +66,8 @@ func TestCLIEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
-	bin := filepath.Join(t.TempDir(), "picloud")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dataDir, err := os.MkdirTemp("", "picloud-cli-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
-	if err := os.Chmod(dataDir, 0o711); err != nil {
-		t.Fatal(err)
-	}
+	bin := buildPicloud(t)
+	dataDir := nodeDataDir(t, "picloud-cli-e2e-")
 	addr := freeAddr(t)
 	base := "http://" + addr
 	node := startNode(t, bin, append(os.Environ(),

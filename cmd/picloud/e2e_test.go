@@ -23,20 +23,8 @@ func TestDevEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
-	bin := filepath.Join(t.TempDir(), "picloud")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	// Not t.TempDir: its parent is 0700, and a managed postgres running as
-	// another user must traverse the path.
-	dataDir, err := os.MkdirTemp("", "picloud-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
-	if err := os.Chmod(dataDir, 0o711); err != nil {
-		t.Fatal(err)
-	}
+	bin := buildPicloud(t)
+	dataDir := nodeDataDir(t, "picloud-e2e-")
 	base := "http://" + freeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
@@ -270,4 +258,30 @@ func login(t *testing.T, base, user, password string) string {
 		t.Fatalf("login = %d", status)
 	}
 	return s.Token
+}
+
+// buildPicloud builds the binary under test.
+func buildPicloud(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "picloud")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// nodeDataDir makes a fresh data directory, removed after the test. Not
+// t.TempDir: its parent is 0700, and a managed postgres running as
+// another user must traverse the path.
+func nodeDataDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
