@@ -133,10 +133,17 @@ func startNode(t *testing.T, bin string, env []string, base string) *runningNode
 	n.cmd = exec.Command(bin, "dev")
 	n.cmd.Env = env
 	n.cmd.Stdout = lockedWriter{&n.mu, n.out}
-	n.cmd.Stderr = io.MultiWriter(testLogWriter{t}, lockedWriter{&n.mu, n.errOut})
+	n.cmd.Stderr = lockedWriter{&n.mu, n.errOut}
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// The node's log is long; only a failing test shows its tail, so the
+	// failure itself stays readable in CI's output.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the node's log, last lines:\n%s", lastLines(n.stderr(), 80))
+		}
+	})
 	go func() { n.done <- n.cmd.Wait() }()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -188,11 +195,12 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-type testLogWriter struct{ t *testing.T }
-
-func (w testLogWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", bytes.TrimRight(p, "\n"))
-	return len(p), nil
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func freeAddr(t *testing.T) string {

@@ -96,6 +96,75 @@ func TestHostileScripts(t *testing.T) {
 		return ds[len(ds)/2]
 	}
 
+	// attack sends the offending request twice while the victim is called
+	// continuously, checks every answer, and returns the ratio of the
+	// victim's median latency during the attack to its baseline just before.
+	attack := func(t *testing.T, id, body string, wantStatus int, wantCode string) float64 {
+		t.Helper()
+		var baseline []time.Duration
+		for i := 0; i < 100; i++ {
+			d, err := callVictim()
+			if err != nil {
+				t.Fatal(err)
+			}
+			baseline = append(baseline, d)
+		}
+		base50 := median(baseline)
+		stopVictim := make(chan struct{})
+		var lat []time.Duration
+		var victimErrs []error
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stopVictim:
+					return
+				default:
+				}
+				d, err := callVictim()
+				if err != nil {
+					victimErrs = append(victimErrs, err)
+					continue
+				}
+				lat = append(lat, d)
+			}
+		}()
+		for range 2 {
+			method := http.MethodGet
+			var reqBody io.Reader
+			if body != "" {
+				method, reqBody = http.MethodPost, strings.NewReader(body)
+			}
+			req, _ := http.NewRequest(method, base+"/api/v1/execute/"+id, reqBody)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("offending request: %v", err)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != wantStatus || !strings.Contains(string(b), wantCode) {
+				t.Errorf("offending request = %d %q, want %d %s", resp.StatusCode, b, wantStatus, wantCode)
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // a few victim calls after the attack too
+		close(stopVictim)
+		wg.Wait()
+
+		if len(victimErrs) > 0 {
+			t.Errorf("victim failed %d times during the attack, first: %v", len(victimErrs), victimErrs[0])
+		}
+		if len(lat) < 5 {
+			t.Fatalf("the victim got only %d answers during the attack", len(lat))
+		}
+		m := median(lat)
+		ratio := float64(m) / float64(base50)
+		t.Logf("victim: %d calls, median %s, %.2fx its baseline %s", len(lat), m, ratio, base50)
+		return ratio
+	}
+
 	fast := map[string]any{"cpu_time_ms": 300, "wall_time_ms": 2000}
 	cases := []struct {
 		name, source string
@@ -131,86 +200,18 @@ func TestHostileScripts(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			id := deploy("evil", tc.name, "export default { async fetch(req) {\n"+tc.source+"\n} }", tc.limits)
-			// Baseline right before the attack: the machine's load drifts.
-			var baseline []time.Duration
-			for i := 0; i < 100; i++ {
-				d, err := callVictim()
-				if err != nil {
-					t.Fatal(err)
+			// A containment failure slows the victim every time; a noisy
+			// neighbour on a shared machine does not, so the ratio gets up
+			// to three tries while every answer is checked each time.
+			for attempt := 1; ; attempt++ {
+				ratio := attack(t, id, tc.body, tc.wantStatus, tc.wantCode)
+				if ratio <= 2 {
+					break
 				}
-				baseline = append(baseline, d)
-			}
-			base50 := median(baseline)
-			// The victim is called continuously while the offending
-			// request runs, twice.
-			stopVictim := make(chan struct{})
-			var lat []time.Duration
-			var victimErrs []error
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stopVictim:
-						return
-					default:
-					}
-					d, err := callVictim()
-					if err != nil {
-						victimErrs = append(victimErrs, err)
-						continue
-					}
-					lat = append(lat, d)
+				if attempt == 3 {
+					t.Errorf("the victim's median latency was over 2x its baseline in %d tries (last %.2fx)", attempt, ratio)
+					break
 				}
-			}()
-			type answer struct {
-				status int
-				body   string
-				err    error
-			}
-			answers := make([]answer, 2)
-			for i := range answers {
-				func() {
-					method := http.MethodGet
-					var body io.Reader
-					if tc.body != "" {
-						method, body = http.MethodPost, strings.NewReader(tc.body)
-					}
-					req, _ := http.NewRequest(method, base+"/api/v1/execute/"+id, body)
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						answers[i].err = err
-						return
-					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					answers[i] = answer{status: resp.StatusCode, body: string(b)}
-				}()
-			}
-			time.Sleep(50 * time.Millisecond) // a few victim calls after the attack too
-			close(stopVictim)
-			wg.Wait()
-
-			for _, a := range answers {
-				if a.err != nil {
-					t.Fatalf("offending request: %v", a.err)
-				}
-				if a.status != tc.wantStatus || !strings.Contains(a.body, tc.wantCode) {
-					t.Errorf("offending request = %d %q, want %d %s", a.status, a.body, tc.wantStatus, tc.wantCode)
-				}
-			}
-			if len(victimErrs) > 0 {
-				t.Errorf("victim failed %d times during the attack, first: %v", len(victimErrs), victimErrs[0])
-			}
-			if len(lat) < 5 {
-				t.Fatalf("the victim got only %d answers during the attack", len(lat))
-			}
-			m := median(lat)
-			ratio := float64(m) / float64(base50)
-			t.Logf("victim: %d calls, median %s, %.2fx its baseline %s", len(lat), m, ratio, base50)
-			if ratio > 2 {
-				t.Errorf("victim median %s is %.2fx its baseline %s", m, ratio, base50)
 			}
 			// The limit is named in the node's log or in the script's
 			// execution log (admin API).
