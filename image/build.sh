@@ -50,61 +50,94 @@ suite=bookworm
 components="main contrib non-free-firmware"
 # Bump to force a new base rootfs (e.g. to pick up Debian point releases).
 cache_epoch=1
+# Part of the cache key. Under qemu-user every dpkg fsync and every file
+# unpacked costs, so: no fsync (the result is tarred anyway), no man pages,
+# translations or docs beyond copyright files, no Translation indexes, and
+# keep our createcluster.conf (essential-hook.sh) when postgresql-common
+# arrives, so no default cluster is initdb'd under emulation.
+mmdebstrap_opts=(--mode=root --arch=arm64 --variant=minbase
+	--aptopt='Acquire::Languages "none"'
+	--dpkgopt=force-unsafe-io --dpkgopt=force-confold
+	--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
+	--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias'
+	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright')
+
+work=$(mktemp -d "${PICLOUD_IMAGE_WORK:-/var/tmp}/picloud-image.XXXXXX")
+gopid=""
+cleanup() {
+	[ -z "$gopid" ] || kill "$gopid" 2>/dev/null || true
+	# never rm -rf through a mount mmdebstrap may have left behind
+	if grep -q " $work/" /proc/mounts; then
+		log "mounts left under $work; not deleting it"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+root="$work/root"
+
+# The Go binaries build in the background while mmdebstrap (mostly one core
+# of qemu-user and downloads) runs: on a cold cache this overlaps the two
+# longest steps instead of adding them.
+if [ -z "$agent" ]; then
+	[ -d "$repo/cmd/picloud" ] && ls "$repo"/cmd/picloud/*.go >/dev/null 2>&1 ||
+		die "no --agent given and no cmd/picloud to build"
+fi
+(
+	cd "$repo"
+	export CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+	s=$(date +%s)
+	if [ -z "$agent" ]; then
+		go build -trimpath -ldflags "-s -w" -o "$work/picloud" ./cmd/picloud
+	fi
+	go build -trimpath -ldflags "-s -w" -o "$work/picloud-firstboot" ./image/cmd/picloud-firstboot
+	echo "go build for linux/arm64 took $(($(date +%s) - s)) s"
+) >"$work/go-build.log" 2>&1 &
+gopid=$!
+log "building picloud and picloud-firstboot for linux/arm64 in the background"
 
 # --- stage 1: base rootfs, cached by a hash of its inputs -------------------
 key=$( {
 	echo "epoch=$cache_epoch suite=$suite components=$components arch=arm64"
 	cat "$here/packages.txt" "$here/rootfs-base/essential-hook.sh" \
 		"$here/rootfs-base/customize-hook.sh" "$here/rootfs-base/initramfs-modules"
+	printf '%s\n' "${mmdebstrap_opts[@]}"
 } | sha256sum | cut -c1-16)
 base="$cache/rootfs-$key.tar.zst"
 if [ -s "$base" ] && [ "${PICLOUD_IMAGE_REBUILD:-0}" != 1 ]; then
 	log "rootfs cache HIT $base"
+	mkdir "$root"
+	zstd -q -dc "$base" | tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf -
+	log "rootfs restored ($(du -sm "$root" | cut -f1) MB) in $(($(date +%s) - t0)) s"
 else
-	log "rootfs cache MISS $base: running mmdebstrap (about 10 minutes)"
+	log "rootfs cache MISS $base: running mmdebstrap (10-30 minutes)"
 	mirror=$(debian_mirror)
 	[ -n "$mirror" ] || die "no Debian mirror for $suite in /etc/apt/sources.list*; set PICLOUD_DEBIAN_MIRROR"
 	sources=("deb $mirror $suite $components" "deb $mirror $suite-updates $components")
 	sec=$(debian_security_mirror)
 	[ -z "$sec" ] || sources+=("deb $sec $suite-security $components")
 	ensure_binfmt
-	tmp=$(mktemp -d "$cache/mmdebstrap.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	mmdebstrap --mode=root --arch=arm64 --variant=minbase \
+	mmdebstrap "${mmdebstrap_opts[@]}" \
 		--include="$(package_list "$here/packages.txt")" \
 		--essential-hook="$here/rootfs-base/essential-hook.sh \"\$1\"" \
 		--customize-hook="$here/rootfs-base/customize-hook.sh \"\$1\"" \
-		"$suite" "$tmp/root" "${sources[@]}"
-	log "packing rootfs cache"
-	tar -C "$tmp/root" --numeric-owner --xattrs --xattrs-include='*' -cf - . |
-		zstd -q -T0 -10 -o "$base.part"
+		"$suite" "$root" "${sources[@]}"
+	log "mmdebstrap done after $(($(date +%s) - t0)) s; packing the rootfs cache"
+	tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -cf - . |
+		zstd -q -T0 "${PICLOUD_IMAGE_ZSTD:--6}" -o "$base.part"
 	mv "$base.part" "$base"
-	rm -rf "$tmp"
-	trap - EXIT
 	# keep the newest two bases
 	ls -1t "$cache"/rootfs-*.tar.zst | tail -n +3 | xargs -r rm -f
-	log "rootfs cached after $(($(date +%s) - t0)) s"
+	log "rootfs cached ($(du -h "$base" | cut -f1)) after $(($(date +%s) - t0)) s"
 fi
 
 # --- stage 2: overlay, binaries, image --------------------------------------
-work=$(mktemp -d "${PICLOUD_IMAGE_WORK:-/var/tmp}/picloud-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-root="$work/root"
-mkdir "$root"
-zstd -q -dc "$base" | tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf -
-log "rootfs restored ($(du -sm "$root" | cut -f1) MB)"
-
-if [ -z "$agent" ]; then
-	[ -d "$repo/cmd/picloud" ] && ls "$repo"/cmd/picloud/*.go >/dev/null 2>&1 ||
-		die "no --agent given and no cmd/picloud to build"
-	log "building picloud for linux/arm64"
-	(cd "$repo" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath \
-		-ldflags "-s -w" -o "$work/picloud" ./cmd/picloud)
-	agent="$work/picloud"
-fi
+t1=$(date +%s)
+wait "$gopid" || { cat "$work/go-build.log" >&2; gopid=""; die "go build failed"; }
+gopid=""
+log "$(tail -n1 "$work/go-build.log"); waited $(($(date +%s) - t1)) s for it"
+[ -n "$agent" ] || agent="$work/picloud"
 file -b "$agent" 2>/dev/null | grep -q 'ARM aarch64' || die "$agent is not a linux/arm64 binary"
-(cd "$repo" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath \
-	-ldflags "-s -w" -o "$work/picloud-firstboot" ./image/cmd/picloud-firstboot)
 
 tar -C "$here/rootfs" --owner=0 --group=0 -cf - . | tar -C "$root" -xf -
 install -m 0755 "$agent" "$root/usr/bin/picloud"

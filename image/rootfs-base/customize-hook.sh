@@ -59,7 +59,18 @@ for moddir in "$root"/lib/modules/*; do
 done
 [ -z "$mounted_proc" ] || umount "$root/proc"
 
-# PostgreSQL: the agent initdb's and runs its own instance.
+# PostgreSQL: the agent initdb's and runs its own instance. Debian's
+# createcluster.conf, with the default cluster off (also for later major
+# versions installed by apt).
+cc=$root/etc/postgresql-common/createcluster.conf
+if [ -f "$cc.dpkg-dist" ]; then
+	mv "$cc.dpkg-dist" "$cc"
+fi
+if grep -q '^#\?create_main_cluster' "$cc"; then
+	sed -i 's/^#\?create_main_cluster.*/create_main_cluster = false/' "$cc"
+else
+	echo 'create_main_cluster = false' >>"$cc"
+fi
 if [ -d "$root/etc/postgresql" ]; then
 	for c in "$root"/etc/postgresql/*/*; do
 		[ -d "$c" ] || continue
@@ -73,5 +84,10 @@ chroot "$root" systemctl disable postgresql.service
 rm -f "$root"/etc/ssh/ssh_host_*
 : >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
+
+# build.sh's dpkg options that only make sense for the build (no fsync,
+# keep the conffile above) must not stay for apt upgrades on the Pi; the
+# path-excludes (no man pages, docs) stay.
+sed -i '/^force-unsafe-io$/d; /^force-confold$/d' "$root"/etc/dpkg/dpkg.cfg.d/99mmdebstrap 2>/dev/null || true
 
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
