@@ -44,6 +44,16 @@ type Applier struct {
 	// kernel hostname, start units. False in tests and offline use.
 	Live bool
 	Now  func() time.Time
+	// NICWait bounds the wait for a network interface when the hostname
+	// is derived from its MAC (default 20 s).
+	NICWait time.Duration
+}
+
+func (a *Applier) nicWait() time.Duration {
+	if a.NICWait > 0 {
+		return a.NICWait
+	}
+	return 20 * time.Second
 }
 
 // ErrNoSettings is returned by Load when the boot partition has none of the files.
@@ -231,16 +241,14 @@ func (a *Applier) nodeID(uid, gid int) error {
 }
 
 // DefaultHostname derives a name unique per board: picloud-<4 hex digits>
-// from the first Ethernet MAC address, else from the machine id. Every card
-// is flashed from the same image, so a fixed name would collide on the LAN.
+// from the MAC address of the first wired network interface (else the first
+// wireless one), else from the machine id. Every card is flashed from the
+// same image, so a fixed name would collide on the LAN. Interface names
+// differ by board and kernel (eth0 on a Pi 3, end0 on a Pi 4 with systemd
+// 252, enp0s1 under qemu), so every physical interface in sysfs counts.
 func DefaultHostname(root string) string {
-	for _, ifc := range []string{"eth0", "end0", "enp1s0", "wlan0"} {
-		if b, err := os.ReadFile(filepath.Join(root, "/sys/class/net", ifc, "address")); err == nil {
-			mac := strings.ReplaceAll(strings.TrimSpace(string(b)), ":", "")
-			if len(mac) == 12 && mac != "000000000000" {
-				return "picloud-" + mac[8:]
-			}
-		}
+	if name := macHostname(root); name != "" {
+		return name
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "/etc/machine-id")); err == nil && len(bytes.TrimSpace(b)) >= 4 {
 		return "picloud-" + string(bytes.TrimSpace(b)[:4])
@@ -250,8 +258,52 @@ func DefaultHostname(root string) string {
 	return "picloud-" + hex.EncodeToString(r)
 }
 
+// macHostname is picloud-<last 4 hex digits of a MAC>, or "" when no
+// physical interface (one with a device link: not lo, bridges, veth) has a
+// usable address. Wired interfaces come first, then by name.
+func macHostname(root string) string {
+	dir := filepath.Join(root, "/sys/class/net")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var wired, wireless []string
+	for _, e := range ents {
+		ifc := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(ifc, "device")); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(ifc, "address"))
+		if err != nil {
+			continue
+		}
+		mac := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(string(b)), ":", ""))
+		if _, err := hex.DecodeString(mac); err != nil || len(mac) != 12 || mac == "000000000000" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(ifc, "wireless")); err == nil {
+			wireless = append(wireless, mac)
+		} else {
+			wired = append(wired, mac)
+		}
+	}
+	// ReadDir sorts by name, so the first of each kind is stable.
+	for _, macs := range [][]string{wired, wireless} {
+		if len(macs) > 0 {
+			return "picloud-" + macs[0][8:]
+		}
+	}
+	return ""
+}
+
 func (a *Applier) hostname(name string) error {
 	if name == "" {
+		// The network drivers are modules that udev may still be loading
+		// this early in boot: wait a little for a MAC before falling back
+		// to the machine id (a board without any network still boots).
+		for deadline := time.Now().Add(a.nicWait()); a.Live && macHostname(a.Root) == "" && time.Now().Before(deadline); {
+			time.Sleep(250 * time.Millisecond)
+		}
 		name = DefaultHostname(a.Root)
 	}
 	if err := writeFile(a.path("/etc/hostname"), []byte(name+"\n"), 0o644, 0, 0); err != nil {

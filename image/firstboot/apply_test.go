@@ -224,3 +224,59 @@ func TestEnvQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultHostname(t *testing.T) {
+	type nic struct {
+		name, mac        string
+		device, wireless bool
+	}
+	tests := []struct {
+		name      string
+		nics      []nic
+		machineID string
+		want      string
+	}{
+		{"pi4 end0", []nic{{"end0", "dc:a6:32:01:ab:cd", true, false}, {"lo", "00:00:00:00:00:00", false, false}}, "", "picloud-abcd"},
+		{"qemu enp0s1", []nic{{"enp0s1", "52:54:00:12:34:56", true, false}}, "", "picloud-3456"},
+		{"wired before wireless", []nic{{"eth0", "b8:27:eb:00:11:22", true, false}, {"wlan0", "b8:27:eb:00:33:44", true, true}}, "", "picloud-1122"},
+		{"wireless only (Zero 2 W)", []nic{{"wlan0", "b8:27:eb:00:33:44", true, true}}, "", "picloud-3344"},
+		{"virtual interfaces ignored", []nic{{"br0", "02:42:ac:11:00:02", false, false}}, "0123456789abcdef\n", "picloud-0123"},
+		{"bad MAC ignored", []nic{{"eth0", "zz:zz", true, false}}, "fedcba98\n", "picloud-fedc"},
+		{"no network", nil, "9876543210\n", "picloud-9876"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, n := range tc.nics {
+				d := filepath.Join(root, "sys/class/net", n.name)
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(d, "address"), []byte(n.mac+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if n.device {
+					if err := os.Mkdir(filepath.Join(d, "device"), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if n.wireless {
+					if err := os.Mkdir(filepath.Join(d, "wireless"), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if tc.machineID != "" {
+				if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte(tc.machineID), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := DefaultHostname(root); got != tc.want {
+				t.Errorf("DefaultHostname = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
