@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 img=${1:-$(ls -1t "$here"/out/picloud-*-arm64.img 2>/dev/null | head -n1)}
 [ -f "$img" ] || die "no image (build one with image/build.sh)"
-boot_timeout=${PICLOUD_BOOTTEST_TIMEOUT:-900}
+boot_timeout=${PICLOUD_BOOTTEST_TIMEOUT:-1200}
 for t in qemu-system-aarch64 mcopy mtype jq curl ssh ssh-keygen sfdisk; do
 	command -v "$t" >/dev/null || die "missing $t"
 done
@@ -33,13 +33,20 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() {
+	trap - TERM INT
 	log "FAIL: $*"
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null && [ -n "${ssh_port:-}" ]; then
+		log "the node's view (if SSH answers):"
+		vm 'systemctl --failed --no-legend --plain; systemctl status --no-pager -n0 picloud-firstboot picloud; journalctl -b --no-pager -n 40 -u picloud-firstboot -u picloud' 2>&1 |
+			sed 's/^/    /' >&2 || true
+	fi
 	if [ -f "$work/console.log" ]; then
-		log "last console lines:"
+		log "last serial console lines ($work/console.log):"
 		tail -n 60 "$work/console.log" | sed 's/^/    /' >&2
 	fi
 	exit 1
 }
+trap 'fail "interrupted (timeout?)"' TERM INT
 
 # --- the card, as a person would prepare it --------------------------------
 log "copying $img"
@@ -83,7 +90,6 @@ TOML
 # What Raspberry Pi Imager writes with init_format "cloudinit".
 cat >"$work/user-data" <<YAML
 #cloud-config
-hostname: pi-boottest
 manage_etc_hosts: true
 users:
 - name: imager
@@ -124,6 +130,11 @@ free_port() {
 http_port=$(free_port)
 https_port=$(free_port)
 ssh_port=$(free_port)
+# A random MAC per run: the node must name itself picloud-<last 4 hex digits>
+# (no hostname in the settings), so every board gets its own .local name.
+mac_tail=$(od -An -tx1 -N3 /dev/urandom | tr -d ' \n')
+mac="52:54:00:${mac_tail:0:2}:${mac_tail:2:2}:${mac_tail:4:2}"
+host="picloud-${mac_tail:2:4}"
 start_qemu() {
 	qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
 		-nodefaults -no-user-config -display none -monitor none \
@@ -131,20 +142,20 @@ start_qemu() {
 		-drive "file=$work/disk.img,format=raw,if=virtio,cache=unsafe" \
 		-device virtio-rng-pci \
 		-netdev "user,id=n0,hostname=qemu,hostfwd=tcp:127.0.0.1:$http_port-:80,hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
-		-device virtio-net-pci,netdev=n0 \
+		-device "virtio-net-pci,netdev=n0,mac=$mac" \
 		-serial "file:$work/console.log" &
 	qpid=$!
 }
-base="http://127.0.0.1:$http_port"
+http_base="http://127.0.0.1:$http_port"
 vm() {
-	ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile="$work/known_hosts" \
+	timeout 300 ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile="$work/known_hosts" \
 		-o ConnectTimeout=10 -i "$work/root_key" -p "$ssh_port" root@127.0.0.1 "$@"
 }
 # wait_healthz LIMIT: seconds until /healthz says ok, or fail.
 wait_healthz() {
 	local start=$1 limit=$2
 	while :; do
-		if [ "$(curl -fsS -m 5 "$base/healthz" 2>/dev/null)" = ok ]; then
+		if [ "$(curl -fsS -m 5 "$http_base/healthz" 2>/dev/null)" = ok ]; then
 			echo $(($(date +%s) - start))
 			return
 		fi
@@ -170,7 +181,7 @@ check() { # check DESCRIPTION COMMAND...: run a check inside the VM
 	fi
 }
 
-log "booting (http 127.0.0.1:$http_port, ssh 127.0.0.1:$ssh_port, timeout ${boot_timeout}s)"
+log "booting (http 127.0.0.1:$http_port, https 127.0.0.1:$https_port, ssh 127.0.0.1:$ssh_port, MAC $mac, timeout ${boot_timeout}s)"
 t_power=$(date +%s)
 start_qemu
 t_healthz=$(wait_healthz "$t_power" "$boot_timeout")
@@ -185,8 +196,14 @@ log "ok: systemd reports running, no failed units"
 
 check "first boot ran once and succeeded" 'test -f /var/lib/picloud/firstboot.done && systemctl show -p Result --value picloud-firstboot.service | grep -qx success'
 check "picloud user is a static system user" 'id -u picloud | awk "{exit !(\$1 < 1000)}"'
-check "agent READY: picloud.service active (Type=notify)" \
-	'[ "$(systemctl show -p Type --value picloud)" = notify ] && systemctl is-active -q picloud && [ "$(systemctl show -p WatchdogUSec --value picloud)" != 0 ]'
+# Type=notify: the unit is "active" only once the agent sent READY=1, and
+# systemd logs "Started" at that moment (not when the process starts).
+check "agent READY: picloud.service Type=notify, active/running, watchdog on, no restart" \
+	'eval "$(systemctl show -p Type -p ActiveState -p SubState -p WatchdogUSec -p NRestarts picloud | sed "s/=\(.*\)/=\"\1\"/")"; echo "$Type $ActiveState $SubState watchdog=$WatchdogUSec restarts=$NRestarts"; [ "$Type $ActiveState $SubState $NRestarts" = "notify active running 0" ] && [ "$WatchdogUSec" != 0 ] && [ "$WatchdogUSec" != infinity ]'
+check "the journal has systemd's 'Started picloud.service' (sent on READY=1)" \
+	'journalctl -b -u picloud.service -o cat --no-pager | grep -q "^Started picloud.service"'
+ready=$(vm 'eval "$(systemctl show -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic picloud)"; echo $(( (ActiveEnterTimestampMonotonic - ExecMainStartTimestampMonotonic) / 1000000 ))' || echo "?")
+log "agent start -> READY=1: ${ready} s (initdb, migrations, TLS)"
 check "agent runs as picloud, not root" '[ "$(ps -o user= -p "$(systemctl show -p MainPID --value picloud)")" = picloud ]'
 check "PostgreSQL runs under the agent as picloud, data in /var/lib/picloud" \
 	'pids=$(systemctl show -p ControlGroup --value picloud); cat /sys/fs/cgroup$pids/cgroup.procs | xargs -r ps -o user=,comm= -p | grep -q "^picloud *postgres$"'
@@ -198,7 +215,7 @@ check "secrets in /var/lib/picloud/picloud.env, 0600 picloud" \
 check "picloud.toml scrubbed on the FAT partition" \
 	"! grep -q -e '$admin_pw' -e '$secret' /boot/firmware/picloud.toml && grep -q 'Applied by PiCloud' /boot/firmware/picloud.toml"
 check "cloud-init user-data and network-config consumed" '! ls /boot/firmware/user-data /boot/firmware/network-config 2>/dev/null'
-check "hostname from Imager's user-data" '[ "$(hostname)" = pi-boottest ] && grep -q pi-boottest /etc/hosts'
+check "unique hostname derived from the MAC ($host)" "[ \"\$(hostname)\" = $host ] && grep -q '127.0.1.1.*$host' /etc/hosts"
 check "Imager user created with its key, no password" \
 	'id imager | grep -q sudo && grep -q boottest-imager /home/imager/.ssh/authorized_keys && passwd -S imager | grep -q " L "'
 check "Wi-Fi from network-config written 0600 and enabled" \
@@ -211,49 +228,78 @@ check "root filesystem grown to the card" \
 check "no swap" '[ -z "$(swapon --show --noheadings)" ]'
 check "journal size-capped" 'systemd-analyze cat-config systemd/journald.conf | grep -q "^SystemMaxUse=64M"'
 check "root mounted noatime by label" 'findmnt -no OPTIONS / | grep -q noatime && findmnt -no LABEL / | grep -qx RASPIROOT'
-check "fsck in the initrd" 'lsinitramfs /boot/initrd.img-$(uname -r) | grep -q "sbin/fsck.ext4$"'
-check "mDNS: avahi publishes <hostname>.local" 'systemctl is-active -q avahi-daemon && getent hosts pi-boottest.local'
+check "fsck in the initrd, and it checked the root at this boot" \
+	'lsinitramfs /boot/initrd.img-$(uname -r) | grep -q "sbin/fsck.ext4$" && grep -q RASPIROOT /run/initramfs/fsck.log'
+check "mDNS: avahi publishes $host.local" "systemctl is-active -q avahi-daemon && getent hosts $host.local"
 vm 'systemd-analyze; systemd-analyze critical-chain picloud.service' 2>&1 | sed 's/^/    /' >&2 || true
 score=$(vm 'systemd-analyze security picloud.service --no-pager | tail -n1' || true)
 log "systemd-analyze security picloud.service: $score"
+# The hardening must not regress: "OK" ends below 4 on systemd's scale; the
+# unit scored 1.6.
+awk -v s="$(echo "$score" | grep -oE '[0-9]+\.[0-9]+' | head -n1)" 'BEGIN { exit !(s != "" && s + 0 <= 2.5) }' ||
+	fail "systemd-analyze security picloud.service scored '$score' (want <= 2.5)"
 
 # --- the API, over HTTPS trusting only the node's PiCloud CA root -------------
 # The agent serves HTTPS on :443 and :80 redirects everything but /healthz
-# and /admin/ca.crt, so the root comes over plain HTTP and the rest over TLS
-# (the node's certificate covers localhost).
-curl -fsS -m 30 -o "$work/ca.crt" "$base/admin/ca.crt" || fail "download /admin/ca.crt"
-base="https://localhost:$https_port"
+# and /admin/ca.crt, so the root comes over plain HTTP and the rest over TLS.
+# Requests go to https://<hostname>.local as a person's browser would
+# (curl --resolve maps the name to the forwarded port), so the node's
+# certificate must cover its own mDNS name.
+curl -fsS -m 30 -o "$work/ca.crt" "$http_base/admin/ca.crt" || fail "download /admin/ca.crt over HTTP"
+grep -q 'BEGIN CERTIFICATE' "$work/ca.crt" || fail "/admin/ca.crt is not a PEM certificate"
+redir=$(curl -sS -m 30 -o /dev/null -w '%{http_code} %{redirect_url}' "$http_base/api/v1/admin/auth/me") ||
+	fail "GET http://.../api/v1/admin/auth/me"
+case "$redir" in
+30[1278]\ https://*) log "ok: plain HTTP redirects to HTTPS ($redir)" ;;
+*) fail "plain HTTP did not redirect to HTTPS: '$redir'" ;;
+esac
+base="https://$host.local:$https_port"
 export CURL_CA_BUNDLE="$work/ca.crt"
-curl -fsS -m 30 "$base/healthz" >/dev/null || fail "/healthz over HTTPS trusting only the PiCloud root"
-log "ok: HTTPS with a certificate from the PiCloud CA"
-token=$(curl -fsS -m 30 -H 'Content-Type: application/json' \
+api() { # api METHOD PATH [JSON]: the admin API as the bootstrap admin
+	curl -fsS -m 60 --resolve "$host.local:$https_port:127.0.0.1" -X "$1" \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		${3:+--data-binary "$3"} "$base/api/v1/admin$2"
+}
+get() { curl -fsS -m 30 --resolve "$host.local:$https_port:127.0.0.1" "$base$1"; }
+get /healthz >/dev/null || fail "/healthz over HTTPS at $host.local, trusting only the node's PiCloud root"
+log "ok: https://$host.local/healthz with a certificate from the node's own CA"
+token=$(curl -fsS -m 30 --resolve "$host.local:$https_port:127.0.0.1" -H 'Content-Type: application/json' \
 	-d "{\"username\":\"admin\",\"password\":\"$admin_pw\"}" "$base/api/v1/admin/auth/login" | jq -r .token) ||
 	fail "admin login with the password from picloud.toml"
 [ -n "$token" ] && [ "$token" != null ] || fail "login answered no token"
 log "ok: admin login with the password from picloud.toml"
-src='export default { fetch() { return new Response("boottest-" + (40 + 2)) } }'
-dep=$(jq -n --arg s "$src" '{app: "default", name: "boottest", source: $s}' |
-	curl -fsS -m 60 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		--data-binary @- "$base/api/v1/admin/scripts") || fail "deploy over the admin API"
+src='export default { fetch(req, env, ctx) { return new Response("boottest-" + ctx.params.n) } }'
+dep=$(api POST /scripts "$(jq -nc --arg s "$src" '{app: "default", name: "boottest", source: $s}')") ||
+	fail "deploy a script over the admin API"
 id=$(echo "$dep" | jq -r .id)
-got=$(curl -fsS -m 30 "$base/api/v1/execute/$id") || fail "GET /api/v1/execute/$id"
-[ "$got" = boottest-42 ] || fail "script answered '$got'"
-log "ok: deployed script $id answers"
+api POST /apps/default/domains "$(jq -nc --arg p "$host.local" '{pattern: $p}')" >/dev/null ||
+	fail "claim $host.local for the default app"
+api POST /routes '{"app":"default","script":"boottest","method":"GET","path":"/boottest/:n"}' >/dev/null ||
+	fail "add the route GET /boottest/:n"
+# Route changes reach the edge through LISTEN/NOTIFY: allow a moment.
+got=""
+for _ in $(seq 1 30); do
+	got=$(get /boottest/42 2>/dev/null) && [ "$got" = boottest-42 ] && break
+	sleep 1
+done
+[ "$got" = boottest-42 ] || fail "GET https://$host.local/boottest/42 answered '$got' (want boottest-42)"
+log "ok: script $id deployed over the admin API answers at https://$host.local/boottest/42"
 
 # --- reboot keeps the data -----------------------------------------------------
 vm 'systemctl reboot' || true
 t_reboot=$(date +%s)
-while curl -fsS -m 3 "$base/healthz" >/dev/null 2>&1; do
-	[ $(($(date +%s) - t_reboot)) -lt 120 ] || fail "node did not go down for the reboot"
+while curl -fsS -m 3 "$http_base/healthz" >/dev/null 2>&1; do
+	[ $(($(date +%s) - t_reboot)) -lt 180 ] || fail "node did not go down for the reboot"
 	sleep 1
 done
 t_re=$(wait_healthz "$t_reboot" "$boot_timeout")
 log "reboot -> /healthz ok: ${t_re} s"
-got=$(curl -fsS -m 30 "$base/api/v1/execute/$id") || fail "script gone after reboot"
-[ "$got" = boottest-42 ] || fail "after reboot the script answered '$got'"
-log "ok: the deployed script survives a reboot"
+got=$(get /boottest/7) || fail "GET https://$host.local/boottest/7 after the reboot: script, claim or route lost"
+[ "$got" = boottest-7 ] || fail "after the reboot the route answered '$got' (want boottest-7)"
+log "ok: the script, its domain claim and route survive a reboot"
 wait_ssh
 check "first boot did not run again" '[ "$(systemctl show -p ConditionResult --value picloud-firstboot.service)" = no ]'
+check "agent READY again after the reboot" '[ "$(systemctl show -p ActiveState --value picloud)" = active ] && [ "$(systemctl show -p NRestarts --value picloud)" = 0 ]'
 
 # --- power off; read the card from the host like a laptop would --------------
 vm 'systemctl poweroff' || true

@@ -30,6 +30,7 @@ args=(--out "$out" --version "${PICLOUD_VERSION:-ci}")
 [ "${PICLOUD_IMAGE_CI_COMPRESS:-0}" = 1 ] || args+=(--no-compress)
 "$here/build.sh" "${args[@]}"
 t1=$(date +%s)
-"$here/boottest.sh" "$out/picloud-${PICLOUD_VERSION:-ci}-arm64.img"
+# A bound on the whole boot test (each step has its own, shorter one).
+timeout -k 30 "${PICLOUD_BOOTTEST_TOTAL:-3600}" "$here/boottest.sh" "$out/picloud-${PICLOUD_VERSION:-ci}-arm64.img"
 t2=$(date +%s)
 log "image CI: build $((t1 - t0)) s, boot test $((t2 - t1)) s, total $((t2 - t0)) s"
