@@ -117,7 +117,10 @@ else
 	sec=$(debian_security_mirror)
 	[ -z "$sec" ] || sources+=("deb $sec $suite-security $components")
 	ensure_binfmt
-	mmdebstrap "${mmdebstrap_opts[@]}" \
+	# The system's python3 for mmtarfilter (one per essential package with
+	# path-exclude): a pyenv/virtualenv shim first in PATH costs seconds
+	# per call under load, which made "extracting archives" take 15 minutes.
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH mmdebstrap "${mmdebstrap_opts[@]}" \
 		--include="$(package_list "$here/packages.txt")" \
 		--essential-hook="$here/rootfs-base/essential-hook.sh \"\$1\"" \
 		--customize-hook="$here/rootfs-base/customize-hook.sh \"\$1\"" \
