@@ -52,7 +52,7 @@ build {
 
   provisioner "shell-local" {
     inline = [
-      "${var.boot_test ? "${path.root}/../image/boottest.sh" : "true"}",
+      "${var.boot_test ? "${path.root}/../image/boottest.sh \"$(ls -1t '${var.output_dir}'/picloud-*-arm64.img | head -n1)\"" : "true"}",
     ]
     inline_shebang = "/bin/bash -e"
   }
