@@ -28,6 +28,7 @@ done
 work=$(mktemp -d "${PICLOUD_IMAGE_WORK:-/var/tmp}/picloud-boottest.XXXXXX")
 qpid=""
 cleanup() {
+	[ ! -S "$work/ssh.sock" ] || ssh -o ControlPath="$work/ssh.sock" -O exit root@127.0.0.1 >/dev/null 2>&1 || true
 	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then kill "$qpid" 2>/dev/null || true; fi
 	if [ "${PICLOUD_BOOTTEST_KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
@@ -147,9 +148,22 @@ start_qemu() {
 	qpid=$!
 }
 http_base="http://127.0.0.1:$http_port"
+ssh_opts=(-q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile="$work/known_hosts"
+	-o ConnectTimeout=60 -o ServerAliveInterval=30 -i "$work/root_key" -p "$ssh_port"
+	-o ControlPath="$work/ssh.sock")
+# Every check reuses one SSH connection (wait_ssh opens it): a handshake
+# costs seconds in an emulated VM, more than 10 s on a loaded host. Without
+# it, ssh connects directly. ssh's own failures (255: no connection) are
+# retried, so a slow sshd is not taken for a failed check.
 vm() {
-	timeout 300 ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile="$work/known_hosts" \
-		-o ConnectTimeout=10 -i "$work/root_key" -p "$ssh_port" root@127.0.0.1 "$@"
+	local rc try
+	for try in 1 2 3; do
+		rc=0
+		timeout 300 ssh "${ssh_opts[@]}" -o ControlMaster=no root@127.0.0.1 "$@" || rc=$?
+		[ "$rc" = 255 ] || return "$rc"
+		sleep 5
+	done
+	return "$rc"
 }
 # wait_healthz LIMIT: seconds until /healthz says ok, or fail.
 wait_healthz() {
@@ -170,6 +184,9 @@ wait_ssh() {
 		[ $(($(date +%s) - start)) -lt 180 ] || fail "no SSH as root with the key from picloud.toml"
 		sleep 2
 	done
+	ssh "${ssh_opts[@]}" -O exit root@127.0.0.1 >/dev/null 2>&1 || true
+	rm -f "$work/ssh.sock"
+	timeout 60 ssh "${ssh_opts[@]}" -o ControlMaster=yes -f -N root@127.0.0.1 </dev/null >/dev/null 2>&1 || true
 }
 check() { # check DESCRIPTION COMMAND...: run a check inside the VM
 	local what=$1
