@@ -74,7 +74,8 @@ func Chart(r Report, file string) error {
 		return errors.New("nothing to compare")
 	}
 	p := plot.New()
-	p.Title.Text = "Ratio to " + r.Base + " (1 = " + r.Base + "; CPU/req and p99: lower is better, req/s: higher is better)"
+	p.Title.Text = "Ratio to " + r.Base + " (dashed line: " + r.Base + " = 1)"
+	p.X.Label.Text = "CPU/req and p99: lower is better; req/s: higher is better"
 	p.Y.Label.Text = "ratio to " + r.Base
 	p.Y.Min = 0
 	w := vg.Points(10)

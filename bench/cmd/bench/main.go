@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -247,18 +246,22 @@ func (b *bench) prepare(ctx context.Context) error {
 	}
 
 	m := &b.rep.Machine
-	cpu := "unknown"
+	cpu, cores := "unknown", 0
 	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(info), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			k, v, ok := strings.Cut(l, ":")
+			switch {
+			case !ok:
+			case strings.TrimSpace(k) == "processor":
+				cores++
+			case strings.TrimSpace(k) == "model name":
 				cpu = strings.TrimSpace(v)
-				break
 			}
 		}
 	}
 	kernel, _ := output("", "uname", "-r")
 	*m = append(*m,
-		fmt.Sprintf("CPU: %s, %d cores; memory %s", cpu, runtime.NumCPU(), fmtMB(statusField("/proc/meminfo", "MemTotal"))+" MB"),
+		fmt.Sprintf("CPU: %s, %d cores; memory %s", cpu, cores, fmtMB(statusField("/proc/meminfo", "MemTotal"))+" MB"),
 		"kernel: "+kernel,
 		"load average at start: "+loadavg(),
 	)
