@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -67,46 +68,71 @@ func ChartData(r Report) (groups []string, series []string, ratios [][]float64) 
 	return groups, series, ratios
 }
 
-// Chart draws the ratios to the base contestant as grouped bars.
+// Chart draws the ratios to the base contestant as grouped bars on a log
+// scale (a ratio of 0.1 is as far from 1 as one of 10).
 func Chart(r Report, file string) error {
 	groups, series, ratios := ChartData(r)
 	if len(groups) == 0 || len(series) == 0 {
 		return errors.New("nothing to compare")
 	}
-	p := plot.New()
-	p.Title.Text = "Ratio to " + r.Base + " (dashed line: " + r.Base + " = 1)"
-	p.X.Label.Text = "CPU/req and p99: lower is better; req/s: higher is better"
-	p.Y.Label.Text = "ratio to " + r.Base
-	p.Y.Min = 0
-	w := vg.Points(10)
-	n := len(series)
-	for i, c := range series {
-		vals := make(plotter.Values, len(groups))
-		for j, v := range ratios[i] {
-			if !math.IsNaN(v) {
-				vals[j] = v
+	lo, hi := 1.0, 1.0
+	for _, row := range ratios {
+		for _, v := range row {
+			if !math.IsNaN(v) && v > 0 {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
 		}
-		bars, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return err
+	}
+	lo, hi = lo/1.5, hi*1.5
+	p := plot.New()
+	p.Title.Text = "Ratio to " + r.Base + " (log scale; dashed line: " + r.Base + " = 1)"
+	p.X.Label.Text = "CPU/req and p99: lower is better; req/s: higher is better"
+	p.Y.Label.Text = "ratio to " + r.Base
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Min, p.Y.Max = lo, hi
+	var ticks []plot.Tick
+	for _, t := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100} {
+		if t >= lo && t <= hi {
+			ticks = append(ticks, plot.Tick{Value: t, Label: strconv.FormatFloat(t, 'g', -1, 64) + "x"})
 		}
-		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i)
-		bars.Offset = w * vg.Length(float64(i)-float64(n-1)/2)
-		p.Add(bars)
-		p.Legend.Add(c, bars)
+	}
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.Add(plotter.NewGrid())
+	n := len(series)
+	w := 0.8 / float64(n)
+	for i, c := range series {
+		var first *plotter.Polygon
+		for j, v := range ratios[i] {
+			if math.IsNaN(v) || v <= 0 {
+				continue
+			}
+			x0 := float64(j) - 0.4 + float64(i)*w
+			poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: lo}, {X: x0 + w, Y: lo}, {X: x0 + w, Y: v}, {X: x0, Y: v}})
+			if err != nil {
+				return err
+			}
+			poly.Color = plotutil.Color(i)
+			poly.LineStyle.Width = 0
+			p.Add(poly)
+			if first == nil {
+				first = poly
+			}
+		}
+		if first != nil {
+			p.Legend.Add(c, first)
+		}
 	}
 	one := plotter.NewFunction(func(float64) float64 { return 1 })
 	one.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	one.Width = vg.Points(1)
 	p.Add(one)
 	p.Legend.Top = true
+	p.Legend.Left = true
 	p.NominalX(groups...)
+	p.X.Min, p.X.Max = -0.6, float64(len(groups))-0.4
 	p.X.Tick.Label.Rotation = math.Pi / 6
 	p.X.Tick.Label.XAlign = -0.8
 	p.X.Tick.Label.YAlign = -0.8
-	p.Add(plotter.NewGrid())
-	width := vg.Length(len(groups))*(w*vg.Length(n)+vg.Points(24)) + vg.Points(120)
+	width := vg.Length(len(groups))*vg.Points(72) + vg.Points(120)
 	return p.Save(max(width, 7*vg.Inch), 4.5*vg.Inch, file)
 }

@@ -118,9 +118,14 @@ func (b *bench) launch(ctx context.Context, c string, w workload) (s *server, sh
 			if err != nil {
 				return nil, false, err
 			}
+			t0 := time.Now()
 			if b.rawgo, err = b.sv.start("rawgo", b.p.bench, os.Environ(), port, b.rawgoBin, fmt.Sprint(port)); err != nil {
 				return nil, false, err
 			}
+			if err := waitReady(ctx, b.rawgo, w.method, w.path, body, 30*time.Second); err != nil {
+				return nil, false, err
+			}
+			b.startups[c] = append(b.startups[c], time.Since(t0))
 		}
 		return b.rawgo, true, waitReady(ctx, b.rawgo, w.method, w.path, body, 30*time.Second)
 	}
@@ -129,6 +134,12 @@ func (b *bench) launch(ctx context.Context, c string, w workload) (s *server, sh
 		return nil, false, err
 	}
 	name := c + "-" + w.name
+	t0 := time.Now()
+	defer func() {
+		if err == nil {
+			b.startups[c] = append(b.startups[c], time.Since(t0))
+		}
+	}()
 	switch c {
 	case "node":
 		s, err = b.sv.start(name, b.p.bench, os.Environ(), port, "node", "glue/node.mjs", script, fmt.Sprint(port))
@@ -214,9 +225,9 @@ func (b *bench) measure(ctx context.Context, s *server, c string, w workload, re
 			}
 		}
 	}()
-	cpu0 := b.pr.TreeCPU(pid)
+	cpu0, main0 := b.pr.TreeCPU(pid), b.pr.ProcCPU(pid)
 	res, err := b.wrk(ctx, s.base+w.path, d, luaArgs...)
-	cpu1 := b.pr.TreeCPU(pid)
+	cpu1, main1 := b.pr.TreeCPU(pid), b.pr.ProcCPU(pid)
 	close(stop)
 	<-done
 	if err != nil {
@@ -225,7 +236,7 @@ func (b *bench) measure(ctx context.Context, s *server, c string, w workload, re
 	if s.exited() {
 		return Run{}, fmt.Errorf("%s exited during the run (%v); see %s", s.name, s.err, s.log)
 	}
-	return Run{Contestant: c, Workload: w.name, Rep: rep, Wrk: res, CPU: cpu1 - cpu0, RSSLoad: maxRSS}, nil
+	return Run{Contestant: c, Workload: w.name, Rep: rep, Wrk: res, CPU: cpu1 - cpu0, CPUMain: main1 - main0, RSSLoad: maxRSS}, nil
 }
 
 func (w workload) luaArgs(benchDir string) []string {

@@ -154,7 +154,7 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	sv := &supervisor{cpu: o.serverCPU, logDir: logDir}
 	defer sv.stopAll()
 
-	b := &bench{log: log, o: o, p: p, sv: sv, pr: newProcReader(), rep: Report{
+	b := &bench{log: log, o: o, p: p, sv: sv, pr: newProcReader(), startups: map[string][]time.Duration{}, rep: Report{
 		Title: "PiCloud side by side", Started: time.Now(), Base: "picloud",
 		Skipped: map[string]string{}, Idle: map[string][2]int64{},
 	}}
@@ -181,6 +181,7 @@ type bench struct {
 	adm                  *admin
 	contestants          []string
 	workloads            []string
+	startups             map[string][]time.Duration // process start to first 200, per contestant
 }
 
 func (b *bench) has(list []string, x string) bool {

@@ -119,6 +119,20 @@ func (p procReader) TreeCPU(root int) time.Duration {
 	return time.Duration(ticks) * p.tick
 }
 
+// ProcCPU is the CPU time of one process (all its threads) and of the
+// children it reaped.
+func (p procReader) ProcCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	st, err := ParseStat(string(b))
+	if err != nil {
+		return 0
+	}
+	return time.Duration(st.Ticks) * p.tick
+}
+
 // statusField reads a "Name:   123 kB" line of a /proc file, in bytes.
 func statusField(path, name string) int64 {
 	f, err := os.Open(path)

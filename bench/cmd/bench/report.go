@@ -73,6 +73,7 @@ type Run struct {
 	Rep        int
 	Wrk        WrkResult
 	CPU        time.Duration // server user+sys over the run, its whole process tree
+	CPUMain    time.Duration // the same for the main process alone
 	RSSLoad    int64         // bytes, the largest main-process RSS sampled during the run
 }
 
@@ -98,11 +99,12 @@ type Summary struct {
 	CPUPerReq  time.Duration
 	CPUMin     time.Duration
 	CPUMax     time.Duration
-	Errors     int64 // summed over the repetitions
-	Requests   int64 // summed over the repetitions
-	RSSIdle    int64 // bytes, main process, before any load
-	RSSLoad    int64 // bytes, main process, the largest seen under load
-	TreeIdle   int64 // bytes, PSS of the whole process tree before any load
+	CPUMainReq time.Duration // median main-process CPU per request
+	Errors     int64         // summed over the repetitions
+	Requests   int64         // summed over the repetitions
+	RSSIdle    int64         // bytes, main process, before any load
+	RSSLoad    int64         // bytes, main process, the largest seen under load
+	TreeIdle   int64         // bytes, PSS of the whole process tree before any load
 }
 
 // median of a non-empty slice; the mean of the two middle values for an
@@ -147,7 +149,7 @@ func Summarize(runs []Run) []Summary {
 	out := make([]Summary, 0, len(order))
 	for _, k := range order {
 		rs := groups[k]
-		var rps, p50, p99, p999, cpu []float64
+		var rps, p50, p99, p999, cpu, cpuMain []float64
 		s := Summary{Contestant: k.c, Workload: k.w, Reps: len(rs)}
 		for _, r := range rs {
 			rps = append(rps, r.Wrk.RPS())
@@ -155,6 +157,9 @@ func Summarize(runs []Run) []Summary {
 			p99 = append(p99, float64(r.Wrk.Latency.P99))
 			p999 = append(p999, float64(r.Wrk.Latency.P999))
 			cpu = append(cpu, float64(r.CPUPerRequest()))
+			if r.Wrk.Requests > 0 {
+				cpuMain = append(cpuMain, float64(r.CPUMain)/float64(r.Wrk.Requests))
+			}
 			s.Errors += r.Wrk.TotalErrors()
 			s.Requests += r.Wrk.Requests
 			s.RSSLoad = max(s.RSSLoad, r.RSSLoad)
@@ -164,6 +169,7 @@ func Summarize(runs []Run) []Summary {
 		us := func(v float64) time.Duration { return time.Duration(v * float64(time.Microsecond)) }
 		s.P50, s.P99, s.P999 = us(median(p50)), us(median(p99)), us(median(p999))
 		s.CPUPerReq = time.Duration(median(cpu))
+		s.CPUMainReq = time.Duration(median(cpuMain))
 		lo, hi := minMax(cpu)
 		s.CPUMin, s.CPUMax = time.Duration(lo), time.Duration(hi)
 		out = append(out, s)
@@ -230,6 +236,7 @@ type Report struct {
 	Runs        []Run
 	Idle        map[string][2]int64 // "contestant/workload" -> main RSS, tree PSS before load
 	Extra       []Section           // cold, fanout, density
+	Measured    Measured            // PiCloud's cold and density figures for the targets
 	Chart       string              // file name of the PNG, beside the markdown
 }
 
@@ -280,18 +287,24 @@ func (r Report) Markdown() string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s\n\n", w)
-		b.WriteString("| contestant | req/s (min–max) | p50 | p99 | p99.9 | server CPU/req (min–max) | CPU/req vs " + r.Base + " | req/s vs " + r.Base + " | RSS idle MB | RSS load MB | tree PSS idle MB | errors / requests |\n")
-		b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		b.WriteString("| contestant | req/s (min–max) | p50 | p99 | p99.9 | server CPU/req (min–max) | main process CPU/req | CPU/req vs " + r.Base + " | req/s vs " + r.Base + " | RSS idle MB | RSS load MB | tree PSS idle MB | errors / requests |\n")
+		b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, s := range rows {
 			cpuRatio, rpsRatio := math.NaN(), math.NaN()
 			if hasBase {
 				cpuRatio = Ratio(float64(s.CPUPerReq), float64(base.CPUPerReq))
 				rpsRatio = Ratio(s.RPS, base.RPS)
 			}
-			fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s (%s–%s) | %s | %s | %s | %s | %s | %d / %d |\n",
+			fmt.Fprintf(&b, "| %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s (%s–%s) | %s | %s | %s | %s | %s | %s | %d / %d |\n",
 				s.Contestant, s.RPS, s.RPSMin, s.RPSMax, fmtDur(s.P50), fmtDur(s.P99), fmtDur(s.P999),
-				fmtDur(s.CPUPerReq), fmtDur(s.CPUMin), fmtDur(s.CPUMax), fmtRatio(cpuRatio), fmtRatio(rpsRatio),
+				fmtDur(s.CPUPerReq), fmtDur(s.CPUMin), fmtDur(s.CPUMax), fmtDur(s.CPUMainReq), fmtRatio(cpuRatio), fmtRatio(rpsRatio),
 				fmtMB(s.RSSIdle), fmtMB(s.RSSLoad), fmtMB(s.TreeIdle), s.Errors, s.Requests)
+		}
+	}
+	if _, ok := find(sums, r.Base, "hello"); ok && r.Base == "picloud" {
+		b.WriteString("\n## Targets\n\nIssue 9's targets, PiCloud's figure over the other's (not asserted in tests):\n\n")
+		for _, l := range Targets(sums, r.Measured) {
+			b.WriteString(l + "\n")
 		}
 	}
 	for _, sec := range r.Extra {
@@ -313,4 +326,64 @@ func (r Report) Markdown() string {
 			fmtDur(run.CPU), fmtDur(run.CPUPerRequest()), fmtMB(run.RSSLoad), run.Wrk.TotalErrors())
 	}
 	return b.String()
+}
+
+// Measured holds PiCloud's figures that are not load runs, for Targets.
+type Measured struct {
+	DeployToFirst time.Duration // median, 0 when not measured
+	DensityN      int           // deployed scripts of the density figure, 0 when not measured
+	DensityKB     float64       // main-process RSS growth per deployed, warmed script
+}
+
+// Targets checks issue 9's targets (PiCloud's figure over the other's)
+// and renders them as a markdown table.
+func Targets(sums []Summary, m Measured) []string {
+	lines := []string{
+		"| target (issue 9) | measured | met |",
+		"| --- | --- | :---: |",
+	}
+	verdict := func(ok, known bool) string {
+		switch {
+		case !known:
+			return "not measured"
+		case ok:
+			return "yes"
+		default:
+			return "**no**"
+		}
+	}
+	cpu := func(label, w, other string, limit float64) {
+		p, ok1 := find(sums, "picloud", w)
+		o, ok2 := find(sums, other, w)
+		r := Ratio(float64(p.CPUPerReq), float64(o.CPUPerReq))
+		known := ok1 && ok2 && !math.IsNaN(r)
+		got := "–"
+		if known {
+			got = fmt.Sprintf("%.2fx (%s vs %s)", r, fmtDur(p.CPUPerReq), fmtDur(o.CPUPerReq))
+		}
+		lines = append(lines, fmt.Sprintf("| %s | %s | %s |", label, got, verdict(r <= limit, known)))
+	}
+	cpu("hello server CPU/req ≤ 0.35x workerd's", "hello", "workerd", 0.35)
+	cpu("json server CPU/req ≤ 1.0x workerd's", "json", "workerd", 1.0)
+	cpu("hello server CPU/req ≤ 1.4x raw Go net/http's", "hello", "rawgo", 1.4)
+	for _, w := range []string{"hello", "json"} {
+		p, ok1 := find(sums, "picloud", w)
+		o, ok2 := find(sums, "workerd", w)
+		got := "–"
+		if ok1 && ok2 {
+			got = fmt.Sprintf("%s vs %s", fmtDur(p.P99), fmtDur(o.P99))
+		}
+		lines = append(lines, fmt.Sprintf("| %s p99 under load ≤ workerd's | %s | %s |", w, got, verdict(p.P99 <= o.P99, ok1 && ok2)))
+	}
+	got := "–"
+	if m.DeployToFirst > 0 {
+		got = fmtDur(m.DeployToFirst) + " (median, deploy + route + first 200)"
+	}
+	lines = append(lines, fmt.Sprintf("| deploy to first response ≤ 50 ms | %s | %s |", got, verdict(m.DeployToFirst <= 50*time.Millisecond, m.DeployToFirst > 0)))
+	got = "–"
+	if m.DensityN > 0 {
+		got = fmt.Sprintf("%.0f KB per script at %d scripts", m.DensityKB, m.DensityN)
+	}
+	lines = append(lines, fmt.Sprintf("| ≤ 25 KB RSS per idle deployed script | %s | %s |", got, verdict(m.DensityKB <= 25, m.DensityN > 0)))
+	return lines
 }

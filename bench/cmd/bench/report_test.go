@@ -133,7 +133,7 @@ func TestDescendants(t *testing.T) {
 }
 
 func mkRun(c, w string, rep int, reqs int64, durUS int64, p99 int64, cpu time.Duration) Run {
-	r := Run{Contestant: c, Workload: w, Rep: rep, CPU: cpu, RSSLoad: int64(rep) << 20}
+	r := Run{Contestant: c, Workload: w, Rep: rep, CPU: cpu, CPUMain: cpu / 2, RSSLoad: int64(rep) << 20}
 	r.Wrk.Requests, r.Wrk.DurationUS, r.Wrk.Latency.P99 = reqs, durUS, p99
 	r.Wrk.Latency.P50 = p99 / 10
 	r.Wrk.Errors.Status = int64(rep - 1)
@@ -158,6 +158,9 @@ func TestSummarize(t *testing.T) {
 	}
 	if a.CPUPerReq != 50*time.Microsecond || a.CPUMin != 30*time.Microsecond || a.CPUMax != 100*time.Microsecond {
 		t.Errorf("a cpu/req = %v (%v–%v), want the median 50µs (30µs–100µs)", a.CPUPerReq, a.CPUMin, a.CPUMax)
+	}
+	if a.CPUMainReq != 25*time.Microsecond {
+		t.Errorf("a main-process cpu/req = %v, want 25µs", a.CPUMainReq)
 	}
 	if a.P99 != 800*time.Microsecond || a.P50 != 80*time.Microsecond {
 		t.Errorf("a p99 = %v p50 = %v", a.P99, a.P50)
@@ -202,11 +205,11 @@ func TestMarkdown(t *testing.T) {
 	md := testReport().Markdown()
 	for _, want := range []string{
 		"| picloud | 1000 (1000–1000) | 100 µs | 1.00 ms |",
-		"| 100 µs (100 µs–100 µs) | 1.00x | 1.00x | 100.0 | 1.0 | 150.0 | 0 / 1000 |",
+		"| 100 µs (100 µs–100 µs) | 50 µs | 1.00x | 1.00x | 100.0 | 1.0 | 150.0 | 0 / 1000 |",
 		"| workerd | 4000 (4000–4000) |",
-		"| 50 µs (50 µs–50 µs) | 0.50x | 4.00x |",
+		"| 50 µs (50 µs–50 µs) | 25 µs | 0.50x | 4.00x |",
 		"| rawgo | 8000 (8000–8000) |",
-		"| 20 µs (20 µs–20 µs) | 0.20x | 8.00x |",
+		"| 20 µs (20 µs–20 µs) | 10 µs | 0.20x | 8.00x |",
 		"- **workerd/kv**: no KV",
 		"## kv",
 	} {
@@ -294,5 +297,37 @@ func TestParallelStopsAtFirstError(t *testing.T) {
 	}
 	if ran[99] {
 		t.Error("kept going after the error")
+	}
+}
+
+func TestTargets(t *testing.T) {
+	sums := Summarize(testReport().Runs) // picloud 100 µs, workerd 50 µs, rawgo 20 µs per hello request
+	lines := strings.Join(Targets(sums, Measured{DeployToFirst: 40 * time.Millisecond, DensityN: 1000, DensityKB: 1200}), "\n")
+	for _, want := range []string{
+		"| hello server CPU/req ≤ 0.35x workerd's | 2.00x (100 µs vs 50 µs) | **no** |",
+		"| json server CPU/req ≤ 1.0x workerd's | – | not measured |",
+		"| hello server CPU/req ≤ 1.4x raw Go net/http's | 5.00x (100 µs vs 20 µs) | **no** |",
+		"| hello p99 under load ≤ workerd's | 1.00 ms vs 500 µs | **no** |",
+		"| deploy to first response ≤ 50 ms | 40.00 ms (median, deploy + route + first 200) | yes |",
+		"| ≤ 25 KB RSS per idle deployed script | 1200 KB per script at 1000 scripts | **no** |",
+	} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("targets lack %q:\n%s", want, lines)
+		}
+	}
+	// PiCloud faster than the others: met.
+	fast := Summarize([]Run{
+		mkRun("picloud", "hello", 1, 1000, 1e6, 100, 10*time.Millisecond),
+		mkRun("workerd", "hello", 1, 1000, 1e6, 200, 50*time.Millisecond),
+	})
+	lines = strings.Join(Targets(fast, Measured{}), "\n")
+	for _, want := range []string{
+		"| hello server CPU/req ≤ 0.35x workerd's | 0.20x (10 µs vs 50 µs) | yes |",
+		"| hello p99 under load ≤ workerd's | 100 µs vs 200 µs | yes |",
+		"| deploy to first response ≤ 50 ms | – | not measured |",
+	} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("targets lack %q:\n%s", want, lines)
+		}
 	}
 }

@@ -152,7 +152,7 @@ func waitReady(ctx context.Context, s *server, method, path string, body []byte,
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
