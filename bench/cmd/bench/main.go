@@ -162,6 +162,13 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 		return err
 	}
 	if err := b.measureAll(ctx); err != nil {
+		// Keep what was measured, marked as cut short.
+		b.rep.Skipped["run"] = "cut short: " + err.Error()
+		if len(b.rep.Runs) > 0 {
+			if werr := b.write(); werr != nil {
+				b.log.Error("writing partial results", "err", werr)
+			}
+		}
 		return err
 	}
 	return b.write()
