@@ -105,6 +105,8 @@ func (m *Manager) router() *gin.Engine {
 
 	// Execution logs (logs.go): each handler gated with CapLogsRead.
 	m.registerLogRoutes(a)
+	// Per-script metrics from the execution log (metrics.go), CapLogsRead.
+	a.GET("/metrics", m.h(m.handleMetrics))
 	// KV and secrets (kv_api.go): each handler gated with pathApp.
 	m.registerKVRoutes(a)
 	return r

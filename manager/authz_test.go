@@ -187,6 +187,10 @@ func endpoints() map[string]endpoint {
 			}
 			return "/apps/" + rc.app.Slug + "/kv/store/values/" + key, nil
 		}},
+		// Metrics read the execution log: logs:read, which every role and
+		// scope granting script:read grants too.
+		"GET /metrics": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/metrics?app=" + rc.app.Slug, nil }},
+
 		"GET /apps/:app/secrets": {clsScriptRead, 200, false, appPath("/secrets")},
 		"PUT /apps/:app/secrets/:name": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
 			return fmt.Sprintf("/apps/%s/secrets/S%d", rc.app.Slug, rc.e.seq()), map[string]string{"value": "shh"}

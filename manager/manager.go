@@ -51,6 +51,8 @@ type Config struct {
 	// LimitCeilings bound per-script sandbox overrides; zero means
 	// limits.Ceilings.
 	LimitCeilings limits.Limits
+	// NodeStats, if set, adds this node's live numbers to GET /metrics.
+	NodeStats NodeStatsSource
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -65,6 +67,7 @@ type Manager struct {
 	argon      argonCost
 	logs       *execLog
 	ceilings   limits.Limits
+	nodeStats  NodeStatsSource
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -117,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	return &Manager{ceilings: cfg.LimitCeilings, pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
 		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
-		logs:    newExecLog(cfg.Logs)}, nil
+		logs:    newExecLog(cfg.Logs), nodeStats: cfg.NodeStats}, nil
 }
 
 // Close releases the connection pool.

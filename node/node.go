@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/picloud/picloud/dashboard"
@@ -81,8 +82,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	// The edge is made after the manager; nodeStats reads it once set.
+	stats := &nodeStats{}
 	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey,
-		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings})
+		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings, NodeStats: stats})
 	if err != nil {
 		return err
 	}
@@ -134,6 +137,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	stats.srv.Store(srv)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go mgr.WatchChanges(watchCtx, srv.Invalidate)
@@ -227,6 +231,24 @@ type runtimeStats struct{ engine *runtime.Engine }
 
 func (r runtimeStats) PoolStats() edge.PoolStats {
 	return edge.PoolStats{Idle: r.engine.IdleRuntimes()}
+}
+
+// nodeStats adapts the edge's snapshot (gate, counters, runtime pools) to
+// the manager's GET /metrics.
+type nodeStats struct{ srv atomic.Pointer[edge.Server] }
+
+func (n *nodeStats) NodeStats() manager.NodeStats {
+	srv := n.srv.Load()
+	if srv == nil {
+		return manager.NodeStats{Executions: map[string]int64{}}
+	}
+	st := srv.Stats()
+	return manager.NodeStats{
+		Gate:       manager.GateStats{InUse: st.GateInUse, Capacity: st.GateCapacity, Rejections: st.GateRejections},
+		Requests:   st.Requests,
+		Executions: st.Executions,
+		Runtime:    manager.RuntimeStats{Pools: st.Runtime.Pools, Idle: st.Runtime.Idle, Busy: st.Runtime.Busy, Instances: st.Runtime.Instances},
+	}
 }
 
 // dbStats adapts the manager's pool numbers to the edge's metrics.
