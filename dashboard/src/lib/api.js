@@ -143,8 +143,97 @@ export function createApi(opts = {}) {
 		return data;
 	}
 
+	/**
+	 * Sends a request whose body and answer are not JSON (KV values):
+	 * body is sent as is, the answer comes back as bytes with its headers.
+	 * Failures are ApiErrors exactly as for request().
+	 * @param {string} method
+	 * @param {string} path
+	 * @param {{body?: BodyInit, headers?: Record<string, string>}} [o]
+	 * @returns {Promise<{status: number, headers: Headers, bytes: Uint8Array}>}
+	 */
+	async function raw(method, path, o = {}) {
+		/** @type {Record<string, string>} */
+		const headers = { ...(o.headers ?? {}) };
+		const token = getToken();
+		if (token) headers.Authorization = `Bearer ${token}`;
+		if (method !== 'GET' && method !== 'HEAD') headers['X-PiCloud-CSRF'] = '1';
+		let res;
+		try {
+			res = await doFetch(prefix + path, { method, headers, body: o.body, credentials: 'same-origin' });
+		} catch (e) {
+			throw networkError(e);
+		}
+		if (!res.ok) throw await failure(res);
+		const bytes = new Uint8Array(await res.arrayBuffer());
+		return { status: res.status, headers: res.headers, bytes };
+	}
+
+	/**
+	 * Opens a Server-Sent Events stream with fetch (unlike EventSource it
+	 * can send the Authorization and Last-Event-ID headers) and hands each
+	 * chunk of text to onText. Resolves when the server ends the stream,
+	 * rejects with an ApiError when it refuses it, or with an AbortError
+	 * when signal aborts.
+	 * @param {string} path
+	 * @param {{onOpen?: () => void, onText: (s: string) => void, signal?: AbortSignal, lastEventId?: string}} o
+	 */
+	async function stream(path, o) {
+		/** @type {Record<string, string>} */
+		const headers = { Accept: 'text/event-stream' };
+		const token = getToken();
+		if (token) headers.Authorization = `Bearer ${token}`;
+		if (o.lastEventId) headers['Last-Event-ID'] = o.lastEventId;
+		let res;
+		try {
+			res = await doFetch(prefix + path, { method: 'GET', headers, credentials: 'same-origin', signal: o.signal, cache: 'no-store' });
+		} catch (e) {
+			if (o.signal?.aborted) throw e;
+			throw networkError(e);
+		}
+		if (!res.ok || !res.body) throw await failure(res);
+		o.onOpen?.();
+		const reader = res.body.getReader();
+		const dec = new TextDecoder();
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) break;
+				o.onText(dec.decode(value, { stream: true }));
+			}
+		} catch (e) {
+			if (o.signal?.aborted) throw e;
+			throw networkError(e);
+		}
+	}
+
+	/** @param {unknown} e */
+	function networkError(e) {
+		return new ApiError({
+			status: 0,
+			code: 'network',
+			message: `Cannot reach the PiCloud node (${errorMessage(e)}); check the connection and retry`
+		});
+	}
+
+	/** @param {Response} res */
+	async function failure(res) {
+		const text = await res.text().catch(() => '');
+		let data;
+		try {
+			data = text ? JSON.parse(text) : null;
+		} catch {
+			data = undefined;
+		}
+		const err = errorFromResponse(res.status, data, text);
+		if (res.status === 401) onUnauthorized(err);
+		return err;
+	}
+
 	return {
 		request,
+		raw,
+		stream,
 		/** @param {string} p @param {any} [o] */
 		get: (p, o) => request('GET', p, undefined, o),
 		/** @param {string} p @param {any} [b] @param {any} [o] */
