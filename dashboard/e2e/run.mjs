@@ -362,6 +362,9 @@ async function run(browser, base) {
 		await page.waitForURL(/\/admin\/node$/);
 	});
 
+	// Logs, metrics, KV and secrets (dash2): a block of its own.
+	await observeSteps({ browser, page, base, admin, shot, expect, consoleErrors });
+
 	await step('log out', async () => {
 		await page.getByRole('button', { name: 'Log out' }).click();
 		await page.waitForURL(/\/admin\/login/);
@@ -404,6 +407,210 @@ async function run(browser, base) {
 		});
 		assert(unexpected.length === 0, `unexpected failed requests: ${JSON.stringify(unexpected)}`);
 	});
+}
+
+// ---- Logs, metrics, KV and secrets -------------------------------------
+// Deploys its own script through the API, then drives the logs, metrics
+// and KV screens of the default app. Expects to be logged in on page.
+async function observeSteps({ browser, page, base, admin, shot, expect, consoleErrors }) {
+	const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('picloud.session')).token);
+	const apiCall = async (method, path, body, headers = {}) => {
+		const r = await fetch(`${base}/api/v1/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${token}`, ...(body !== undefined && typeof body !== 'string' ? { 'Content-Type': 'application/json' } : {}), ...headers },
+			body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+		});
+		const text = await r.text();
+		return { status: r.status, headers: r.headers, text, json: text && r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+	};
+	const logger = `export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const who = url.searchParams.get("name") ?? "nobody";
+    if (url.searchParams.get("fail")) throw new Error("failing on purpose for " + who);
+    if (url.searchParams.get("warn")) console.warn("careful " + who);
+    else console.log("logged " + who);
+    return new Response("ok " + who);
+  },
+};
+`;
+	let scriptId = '';
+	const call = async (query) => {
+		const r = await fetch(`${base}/api/v1/execute/${scriptId}?${query}`);
+		await r.text();
+		return r.status;
+	};
+
+	await step('logs: a script call arrives live in the tail, with outcome and duration', async () => {
+		const d = await apiCall('POST', '/scripts', { app: 'default', name: 'e2e-logger.js', source: logger, message: 'logger for the logs e2e' });
+		assert(d.status === 200 || d.status === 201, `deploy answered ${d.status} ${d.text}`);
+		scriptId = d.json.id;
+		await page.goto(admin('/apps/default'));
+		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'Logs' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/logs$/);
+		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
+		const name = `tail-${Date.now()}`;
+		const t0 = Date.now();
+		assert((await call(`name=${name}`)) === 200, 'call failed');
+		const item = page.getByTestId('execution').filter({ hasText: `logged ${name}` });
+		await item.waitFor();
+		console.log(`     log line on the live tail ${Date.now() - t0} ms after the call started`);
+		assert((await item.getAttribute('data-outcome')) === 'success', 'outcome is not success');
+		assert(/\d+(\.\d+)? (µs|ms|s)$/.test(await item.getByTestId('duration').innerText()), 'no duration shown');
+		// A failing call shows its outcome and error.
+		assert((await call(`name=${name}&fail=1`)) === 500, 'failing call did not answer 500');
+		const failed = page.getByTestId('execution').filter({ hasText: `failing on purpose for ${name}` });
+		await failed.waitFor();
+		assert((await failed.getAttribute('data-outcome')) === 'error', 'failed call is not an error');
+		await shot('10-logs-live');
+	});
+
+	await step('logs: level filter, search, and paging back through history', async () => {
+		const name = `lvl-${Date.now()}`;
+		await page.getByLabel('Level').selectOption('warn');
+		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
+		assert((await page.getByTestId('execution').filter({ hasText: 'logged tail-' }).count()) === 0, 'info line shown under warn filter');
+		await call(`name=${name}-info`);
+		await call(`name=${name}&warn=1`);
+		await page.getByTestId('execution').filter({ hasText: `careful ${name}` }).waitFor();
+		assert((await page.getByTestId('execution').filter({ hasText: `logged ${name}-info` }).count()) === 0, 'info execution arrived under warn filter');
+		await page.getByLabel('Level').selectOption('');
+		await page.getByTestId('execution').filter({ hasText: `logged ${name}-info` }).waitFor();
+		await page.getByLabel('Search').fill(`${name}-info`);
+		await page.getByText('1 match').waitFor();
+		assert((await page.getByTestId('execution').count()) === 1, 'search left more than one execution');
+		await page.getByLabel('Search').fill('');
+		// 60 more executions: the first page holds 50, "Load older" the rest.
+		for (let i = 0; i < 60; i++) await call(`name=page-${i}`);
+		await page.getByTestId('execution').filter({ hasText: 'logged page-59' }).waitFor();
+		await page.reload();
+		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		await page.getByTestId('execution').filter({ hasText: 'logged page-59' }).waitFor();
+		const first = await page.getByTestId('execution').count();
+		assert(first === 50, `first page shows ${first} executions, want 50`);
+		await page.getByRole('button', { name: 'Load older' }).click();
+		await page.getByTestId('execution').filter({ hasText: `logged tail-` }).waitFor();
+		const all = await page.getByTestId('execution').count();
+		assert(all > 60, `after paging ${all} executions`);
+	});
+
+	await step('metrics: the chart shows the requests, and node numbers', async () => {
+		const want = (await apiCall('GET', '/metrics?app=default&script=e2e-logger.js&since=1h')).json;
+		assert(want.totals.count >= 64, `API counts ${want.totals.count}`);
+		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'Metrics' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/metrics$/);
+		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		await page.getByTestId('total-requests').filter({ hasText: String(want.totals.count) }).waitFor();
+		const chart = page.getByTestId('chart-requests');
+		await chart.locator('rect').first().waitFor();
+		const label = await chart.locator('svg').getAttribute('aria-label');
+		assert(label.includes(`requests: ${want.totals.count} in total`), `chart says ${label}`);
+		const row = page.getByTestId('script-metrics').locator('tr', { hasText: 'e2e-logger.js' });
+		assert((await row.innerText()).includes(String(want.totals.count)), 'per-script row lacks the count');
+		const nodeBox = page.getByTestId('node-metrics');
+		await nodeBox.getByText(/\d+ \/ 32/).waitFor();
+		// Live refresh: a new call shows up without reloading.
+		await call('name=refresh');
+		await page.getByTestId('total-requests').filter({ hasText: String(want.totals.count + 1) }).waitFor({ timeout: 15_000 });
+		await nodeBox.locator('svg').first().waitFor({ timeout: 15_000 });
+		await shot('11-metrics');
+	});
+
+	await step('KV: add a key with TTL and metadata, view it, delete it', async () => {
+		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'KV & secrets' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/kv$/);
+		await page.getByLabel('Open a namespace by name').fill('e2e-store');
+		await page.getByRole('button', { name: 'Open', exact: true }).click();
+		await page.getByTestId('namespace').filter({ hasText: 'e2e-store' }).waitFor();
+		await page.getByLabel('Key', { exact: true }).fill('config/main');
+		await page.getByRole('region', { name: 'Value' }).getByLabel('Value').fill('{"greeting":"hello","n":[1,2]}');
+		await page.getByLabel('Expires after (seconds, optional)').fill('3600');
+		await page.getByLabel('Metadata (JSON, optional)').fill('{"v": 1}');
+		await page.getByRole('button', { name: 'Save in e2e-store' }).click();
+		await page.getByTestId('kv-ok').filter({ hasText: 'Saved config/main' }).waitFor();
+		const v = page.getByTestId('kv-value');
+		await v.locator('pre').filter({ hasText: '"greeting": "hello"' }).waitFor();
+		const meta = await v.innerText();
+		// Metadata comes back as Postgres prints jsonb.
+		assert(meta.includes('JSON') && /\{"v": ?1\}/.test(meta) && /expires in (59|60) min/.test(meta), `value panel says ${JSON.stringify(meta)}`);
+		const stored = await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main');
+		assert(stored.status === 200 && stored.text === '{"greeting":"hello","n":[1,2]}', `stored ${stored.status} ${stored.text}`);
+		assert(JSON.parse(stored.headers.get('x-picloud-kv-metadata')).v === 1 && stored.headers.get('x-picloud-kv-expiration'), 'metadata or expiration not stored');
+		// Binary values are shown as hex.
+		await apiCall('PUT', '/apps/default/kv/e2e-store/values/blob', '\u0000\u0001binary', { 'Content-Type': 'application/octet-stream' });
+		await page.getByRole('button', { name: 'List' }).click();
+		await page.getByTestId('kv-keys').getByRole('button', { name: 'blob' }).click();
+		await v.locator('pre').filter({ hasText: '00000000  00 01 62 69' }).waitFor();
+		await page.getByTestId('kv-keys').getByRole('button', { name: 'config/main' }).click();
+		await v.locator('pre').filter({ hasText: '"greeting"' }).waitFor();
+		await shot('12-kv');
+		// A too-short TTL is refused before anything is sent.
+		await page.getByLabel('Key', { exact: true }).fill('short');
+		await page.getByLabel('Expires after (seconds, optional)').fill('10');
+		await page.getByRole('button', { name: 'Save in e2e-store' }).click();
+		await page.getByRole('alert').filter({ hasText: 'at least 60' }).waitFor();
+		await page.getByLabel('Expires after (seconds, optional)').fill('');
+		// Delete asks first; Cancel keeps the key.
+		await v.getByRole('button', { name: 'Delete key' }).click();
+		await page.getByTestId('confirm').getByRole('button', { name: 'Cancel' }).click();
+		assert((await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main')).status === 200, 'cancel deleted the key');
+		await v.getByRole('button', { name: 'Delete key' }).click();
+		const confirmBox = page.getByTestId('confirm');
+		assert((await confirmBox.innerText()).includes('config/main'), 'confirmation does not name the key');
+		// The confirm button has the focus: Enter confirms.
+		await page.keyboard.press('Enter');
+		await page.getByTestId('kv-ok').filter({ hasText: 'Deleted config/main' }).waitFor();
+		const left = await page.getByTestId('kv-keys').innerText();
+		assert(!left.includes('config/main'), `deleted key still listed: ${JSON.stringify(left)} (API: ${(await apiCall('GET', '/apps/default/kv/e2e-store/keys')).text})`);
+		assert((await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main')).status === 404, 'key still stored');
+	});
+
+	await step('secrets: set one and see only its name', async () => {
+		const secret = `s3cret-${Date.now()}-value`;
+		await page.getByLabel('Name', { exact: true }).fill('E2E_TOKEN');
+		await page.getByLabel('Value', { exact: true }).last().fill(secret);
+		await page.getByRole('button', { name: 'Set secret' }).click();
+		await page.getByTestId('secret-ok').filter({ hasText: 'Saved secret E2E_TOKEN' }).waitFor();
+		await page.getByTestId('secrets').getByText('E2E_TOKEN').waitFor();
+		const html = await page.content();
+		assert(!html.includes(secret), 'the secret value is in the page');
+		const list = await apiCall('GET', '/apps/default/secrets');
+		assert(list.text.includes('E2E_TOKEN') && !list.text.includes(secret), `secrets list ${list.text}`);
+		await shot('13-secrets');
+		await page.getByRole('button', { name: 'Delete secret E2E_TOKEN' }).click();
+		await page.getByTestId('confirm').getByRole('button', { name: 'Delete' }).click();
+		await page.getByTestId('secret-ok').filter({ hasText: 'Deleted secret E2E_TOKEN' }).waitFor();
+		assert(!(await apiCall('GET', '/apps/default/secrets')).text.includes('E2E_TOKEN'), 'secret still listed');
+	});
+
+	// Phone-sized screens, one step per screen (a phone page is slow to
+	// start on a loaded machine); the session is reused, not logged in again.
+	const saved = await page.evaluate(() => sessionStorage.getItem('picloud.session'));
+	for (const [path, ready, name] of [
+		['/apps/default/logs', (q) => q.getByTestId('execution').first(), '14-phone-logs'],
+		['/apps/default/metrics', (q) => q.getByTestId('chart-requests').locator('svg'), '15-phone-metrics'],
+		['/apps/default/kv', (q) => q.getByTestId('namespace'), '16-phone-kv']
+	]) {
+		await step(`phone-sized screen: ${path} fits`, async () => {
+			const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+			try {
+				await phone.addInitScript((s) => sessionStorage.setItem('picloud.session', s), saved);
+				const p = await phone.newPage();
+				p.on('console', (m) => {
+					if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(`phone: ${m.text()}`);
+				});
+				p.on('pageerror', (e) => consoleErrors.push(`phone uncaught: ${e.message}`));
+				await p.goto(admin(path));
+				await ready(p).waitFor();
+				const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+				assert(overflow <= 1, `${path} is ${overflow}px wider than the screen`);
+				await shot(name, p);
+			} finally {
+				await phone.close();
+			}
+		});
+	}
 }
 
 main().catch((e) => {

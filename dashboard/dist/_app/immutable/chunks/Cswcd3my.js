@@ -1,0 +1,1 @@
+import"./BwrkWHS0.js";
