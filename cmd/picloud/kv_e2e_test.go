@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +65,7 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 			return new Response("wrote");
 		}
 		const greeting = await env.STORE.get("greeting");
+		console.log("token length " + env.TOKEN.length);
 		return new Response(greeting + "|" + env.TOKEN);
 	} };`
 	srcFile := filepath.Join(t.TempDir(), "kvdemo.js")
@@ -127,7 +130,31 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	if _, code := picloud("", "secret", "rm", "API_TOKEN"); code != 0 {
 		t.Errorf("secret rm: exit %d", code)
 	}
-	if strings.Contains(node.stdout(), secret) {
-		t.Error("the secret appears in the node's output")
+	if strings.Contains(node.stdout(), secret) || strings.Contains(node.stderr(), secret) {
+		t.Error("the secret appears in the node's output or log")
+	}
+	out, code = picloud("", "logs", "--json")
+	if code != 0 || !strings.Contains(out, "token length 17") || strings.Contains(out, secret) {
+		t.Errorf("picloud logs: exit %d, the script's line missing or the secret there: %s", code, out)
+	}
+
+	// After a clean stop every page and WAL record is on disk: no file of
+	// the node, Postgres's included, holds the secret in clear text.
+	node.stop(t)
+	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the secret in clear text", strings.TrimPrefix(path, dataDir))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
