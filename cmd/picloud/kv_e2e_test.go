@@ -120,6 +120,26 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	if _, code := picloud("", "kv", "put", "store", ".", "x"); code != 5 {
 		t.Errorf("kv put of an illegal key: exit %d, want 5", code)
 	}
+	// Bulk files in the shape `wrangler kv bulk` takes.
+	bulk := `[{"key": "b/1", "value": "one"}, {"key": "b/2", "value": "AAE=", "base64": true, "expiration_ttl": 600}]`
+	if out, code := picloud(bulk, "kv", "bulk", "put", "store", "-"); code != 0 || !strings.Contains(out, "Wrote 2 keys") {
+		t.Errorf("kv bulk put: exit %d %q", code, out)
+	}
+	if out, code := picloud("", "kv", "get", "store", "b/2"); code != 0 || out != "\x00\x01" {
+		t.Errorf("kv get of a base64 bulk value: exit %d %q", code, out)
+	}
+	if _, code := picloud(`[{"key": "b/3", "value": "x"}, {"key": "..", "value": "x"}]`, "kv", "bulk", "put", "store", "-"); code != 5 {
+		t.Errorf("kv bulk put with an illegal key: exit %d, want 5", code)
+	}
+	if _, code := picloud("", "kv", "get", "store", "b/3"); code != 4 {
+		t.Errorf("a refused bulk put wrote b/3: exit %d", code)
+	}
+	if out, code := picloud(`["b/1", {"key": "b/2"}]`, "kv", "bulk", "rm", "store", "-"); code != 0 || !strings.Contains(out, "Deleted 2 keys") {
+		t.Errorf("kv bulk rm: exit %d %q", code, out)
+	}
+	if out, code := picloud("", "kv", "ls", "store", "--prefix", "b/"); code != 0 || strings.Contains(out, "b/") {
+		t.Errorf("after kv bulk rm: exit %d %q", code, out)
+	}
 	out, code = picloud("", "secret", "ls")
 	if code != 0 || !strings.Contains(out, "API_TOKEN") || strings.Contains(out, secret) {
 		t.Errorf("secret ls: exit %d %q", code, out)
