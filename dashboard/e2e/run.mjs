@@ -703,6 +703,7 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 	});
 
 	const agent = await fresh;
+	let phone;
 	try {
 		await step('dash1: first run on a fresh node: setup token creates the owner', async () => {
 			await waitHealthy(agent.base, agent.proc, 25_000);
@@ -730,9 +731,21 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 			await p.getByText('founder').waitFor();
 			const again = await fetch(`${agent.base}/api/v1/admin/setup`);
 			assert((await again.json()).needed === false, 'setup still needed');
-			await ctx.close();
+			phone = p;
+		});
+		await step('dash1: phone-sized screen: the new screens fit', async () => {
+			assert(phone, 'no phone page');
+			for (const path of ['/node', '/apps/default/settings', '/users', '/keys', '/apps/default/routes']) {
+				await phone.goto(`${agent.base}/admin${path}`);
+				await phone.getByRole('heading', { level: 1 }).waitFor();
+				await phone.waitForLoadState('networkidle');
+				const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+				assert(overflow <= 1, `${path} is ${overflow}px wider than the screen`);
+			}
+			await shot('17-phone-routes', phone);
 		});
 	} finally {
+		await phone?.context().close();
 		await stopProcess(agent.proc, 30_000);
 	}
 }
