@@ -705,8 +705,11 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 	const agent = await fresh;
 	let phone;
 	try {
+		// Outside the step's time limit: a loaded machine may take a while
+		// to create the fresh node's database.
+		const boot = await waitHealthy(agent.base, agent.proc, 120_000).catch((e) => e);
 		await step('dash1: first run on a fresh node: setup token creates the owner', async () => {
-			await waitHealthy(agent.base, agent.proc, 25_000);
+			if (boot) throw boot;
 			const m = /setup_token=([a-z2-7]{26})/.exec(agent.logs.join(''));
 			assert(m, 'the agent logged no setup token');
 			const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -745,6 +748,9 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 			await shot('17-phone-routes', phone);
 		});
 	} finally {
+		if (results.some((r) => !r.ok && r.name.startsWith('dash1: first run'))) {
+			console.log('--- fresh agent output ---\n' + agent.logs.join('').slice(-3000));
+		}
 		await phone?.context().close();
 		await stopProcess(agent.proc, 30_000);
 	}
