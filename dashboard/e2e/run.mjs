@@ -579,8 +579,11 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 		await page.getByTestId('route-check').getByText('No conflicts').waitFor();
 		await page.getByRole('button', { name: 'Save route' }).click();
 		await page.getByTestId('routes').getByText('/e2e/:n/x').waitFor();
-		await page.getByRole('button', { name: 'Delete route GET /e2e/:n/x → e2e-hello.js' }).click();
-		await page.getByRole('button', { name: 'Delete?' }).click();
+		// By keyboard: Enter asks, Enter again deletes.
+		await page.getByRole('button', { name: 'Delete route GET /e2e/:n/x → e2e-hello.js' }).focus();
+		await page.keyboard.press('Enter');
+		await page.getByRole('button', { name: 'Delete?' }).waitFor();
+		await page.keyboard.press('Enter');
 		await page.getByTestId('routes').getByText('/e2e/:n/x').waitFor({ state: 'detached' });
 	});
 
