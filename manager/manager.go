@@ -64,10 +64,12 @@ type Manager struct {
 	secretKey  []byte
 	now        func() time.Time
 	limiter    *loginLimiter
-	argon      argonCost
-	logs       *execLog
-	ceilings   limits.Limits
-	nodeStats  NodeStatsSource
+	// setupLimiter throttles wrong setup tokens per client address.
+	setupLimiter *loginLimiter
+	argon        argonCost
+	logs         *execLog
+	ceilings     limits.Limits
+	nodeStats    NodeStatsSource
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -119,8 +121,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.LimitCeilings = limits.Ceilings
 	}
 	return &Manager{ceilings: cfg.LimitCeilings, pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
-		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
-		logs:    newExecLog(cfg.Logs), nodeStats: cfg.NodeStats}, nil
+		limiter:      newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
+		setupLimiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAccount),
+		logs:         newExecLog(cfg.Logs), nodeStats: cfg.NodeStats}, nil
 }
 
 // Close releases the connection pool.

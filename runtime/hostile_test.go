@@ -158,3 +158,28 @@ func TestPoolEvictsLRU(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbageChurnIsNotBlamed: a script that allocates far more than its
+// memory limit but keeps little of it alive finishes, and the watchdog
+// leaves the collections to the Go runtime instead of forcing its own,
+// which would slow every other execution on the node.
+func TestGarbageChurnIsNotBlamed(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 20000, CPUTimeMS: 10000, MemoryBytes: 16 << 20,
+		ResponseBodyBytes: 1 << 20, RequestBodyBytes: 1 << 10, LogLines: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 300 buffers of 1 MiB: about 20 times the limit, one at a time.
+	s := deployed(t, "churn", `export default { async fetch() {
+		let sum = 0;
+		for (let i = 0; i < 300; i++) { const a = new Uint8Array(1 << 20); a[0] = 1; sum += a.length; if (i % 30 == 0) await null; }
+		return new Response(String(sum));
+	} }`, "")
+	w, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+	if err != nil || w.Body.String() != "314572800" {
+		t.Fatalf("churn = %q, %v (logs %v)", w.Body.String(), err, res.Logs)
+	}
+	if n := e.watch.forced.Load(); n > 1 {
+		t.Errorf("the watchdog forced %d collections for garbage", n)
+	}
+}

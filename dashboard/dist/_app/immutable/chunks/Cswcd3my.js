@@ -1,1 +1,0 @@
-import"./BwrkWHS0.js";

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{D as e,G as t,K as n,T as r,et as i,q as a,tt as o,w as s,z as c}from"../chunks/izgNLubq.js";import{t as l}from"../chunks/B3WoTxV_.js";var u=e(`<h1> </h1> <p> </p>`,1);function d(e,d){o(d,!0);var f=u(),p=t(f),m=n(p,!0),h=a(p,2),g=n(h,!0);c(()=>{s(m,l.status),s(g,l.error?.message)}),r(e,f),i()}export{d as component};

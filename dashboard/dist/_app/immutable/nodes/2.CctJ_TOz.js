@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{et as e,n as t,o as n,rt as r,tt as i}from"../chunks/izgNLubq.js";import"../chunks/Cswcd3my.js";import{o as a,t as o}from"../chunks/BwrkWHS0.js";r();function s(r,s){i(s,!1),t(()=>o(`${a}/apps`,{replaceState:!0})),n(),e()}export{s as component};
