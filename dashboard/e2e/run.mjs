@@ -449,10 +449,11 @@ async function observeSteps({ browser, page, base, admin, shot, expect, consoleE
 		const d = await apiCall('POST', '/scripts', { app: 'default', name: 'e2e-logger.js', source: logger, message: 'logger for the logs e2e' });
 		assert(d.status === 200 || d.status === 201, `deploy answered ${d.status} ${d.text}`);
 		scriptId = d.json.id;
-		await page.goto(admin('/apps/default'));
-		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'Logs' }).click();
-		await page.waitForURL(/\/admin\/apps\/default\/logs$/);
-		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		// From the script's editor, its logs open already filtered.
+		await page.goto(admin('/apps/default/scripts/e2e-logger.js'));
+		await page.getByRole('link', { name: 'Logs of this script' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/logs\?script=e2e-logger\.js$/);
+		assert((await page.getByLabel('Script', { exact: true }).inputValue()) === 'e2e-logger.js', 'script filter not preset');
 		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
 		const name = `tail-${Date.now()}`;
 		const t0 = Date.now();
