@@ -48,7 +48,7 @@ func TestHostileScripts(t *testing.T) {
 		{name: "timeout chain", source: `const f = () => setTimeout(f, 1); f(); await new Promise(() => {});`, wantErr: ErrTimeout, wantLimit: "wall_time_ms"},
 		{name: "timer storm", source: `for (;;) setTimeout(() => {}, 1e6);`, wantErr: ErrLimit, wantLimit: "pending_timers"},
 		{name: "huge response", source: `return new Response("x".repeat(2 << 20));`, wantErr: ErrLimit, wantLimit: "response_body_bytes",
-			limits: limits.Limits{CPUTimeMS: 10000}},
+			limits: limits.Limits{CPUTimeMS: 10000, WallTimeMS: 20000}},
 		{name: "huge request body", source: `return new Response("never")`, body: strings.Repeat("b", 2<<10), wantErr: ErrLimit, wantLimit: "request_body_bytes"},
 		{name: "console flood", source: `for (let i = 0; i < 10000; i++) console.log("line " + i); return new Response("ok");`, wantOK: true, wantLimit: "log_lines",
 			limits: limits.Limits{CPUTimeMS: 120000, WallTimeMS: 120000}}, // slow under -race
