@@ -57,7 +57,7 @@ type DeployInput struct {
 	Source   string          // JavaScript or TypeScript
 	Language string          // "javascript", "typescript" or "" to infer
 	Bindings json.RawMessage // wrangler-style bindings, see DESIGN.md; nil keeps the current ones
-	Limits   json.RawMessage // sandbox overrides, see internal/limits
+	Limits   json.RawMessage // sandbox overrides, see internal/limits; nil keeps the current ones
 	Message  string
 	AuthorID string
 }
@@ -189,6 +189,7 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 	if err != nil {
 		return Deployed{}, err
 	}
+	keepLimits := len(in.Limits) == 0 || string(in.Limits) == "null"
 	lims, err := m.validateLimits(in.Limits)
 	if err != nil {
 		return Deployed{}, err
@@ -232,10 +233,15 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 				return conflict("concurrent_deploy", "the script was created concurrently; retry", nil)
 			}
 		case err == nil:
+			// A deploy that does not mention bindings or limits keeps the
+			// current ones; an explicit {} clears them.
+			var curBindings, curLimits []byte
+			err = tx.QueryRow(ctx, `SELECT bindings, limits FROM script_versions WHERE script_id = $1 AND version = $2`, id, version).Scan(&curBindings, &curLimits)
 			if keepBindings {
-				// A deploy that does not mention bindings keeps the current
-				// ones; an explicit {} clears them.
-				err = tx.QueryRow(ctx, `SELECT bindings FROM script_versions WHERE script_id = $1 AND version = $2`, id, version).Scan(&bindings)
+				bindings = curBindings
+			}
+			if keepLimits {
+				lims = curLimits
 			}
 			if err == nil {
 				err = tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM script_versions WHERE script_id = $1`, id).Scan(&version)
