@@ -192,12 +192,16 @@ func scriptCmd(ctx context.Context, r *runner, sub string, args []string) error 
 		out["id"], out["app"], out["name"], out["current_version"], out["routes"] = s.ID, s.App, s.Name, s.Version, mine
 		return r.out.emit(out)
 	}
+	hash := v.Hash
+	if len(hash) > 12 {
+		hash = hash[:12]
+	}
 	cur := ""
 	if v.Current {
 		cur = " (current)"
 	}
 	r.out.printf("%s/%s\n  id:       %s\n  version:  %d%s of %s, %s\n  created:  %s by %s\n", s.App, s.Name, s.ID,
-		v.Version, cur, v.Language, v.Hash, v.CreatedAt.Local().Format("2006-01-02 15:04"), orDash(v.Author))
+		v.Version, cur, v.Language, hash, v.CreatedAt.Local().Format("2006-01-02 15:04"), orDash(v.Author))
 	if v.Message != "" {
 		r.out.printf("  message:  %s\n", v.Message)
 	}
