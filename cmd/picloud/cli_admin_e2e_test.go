@@ -139,7 +139,7 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 	bob.fails(3, "needs app:admin", nil, "members", "set", "bob", "app_admin", "--app", "shop")
 
 	// Apps: show, display name, rename; the old slug keeps working.
-	contains(t, "apps set name", alice.must("apps", "set", "shop", "--name", "The Shop"), `Updated app shop: name "The Shop".`)
+	contains(t, "apps set name", alice.must("apps", "set", "shop", "--name", "The Shop"), `Updated app shop: name "The Shop"; logs: keeps executions node default`)
 	contains(t, "apps rename", alice.must("apps", "rename", "shop", "store"), "Renamed app shop to store")
 	contains(t, "apps show old slug", alice.must("apps", "show", "shop"), "store (The Shop)", "former slug")
 	contains(t, "domains add via old slug", alice.must("domains", "add", "store.test", "--app", "shop"), "now claims store.test")
@@ -147,6 +147,13 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 	contains(t, "scripts ls via old slug", bob.must("scripts", "ls", "--app", "shop"), "cart")
 	alice.fails(5, "app_exists", nil, "apps", "rename", "store", "default")
 	alice.fails(5, "invalid_slug", nil, "apps", "set", "store", "--slug", "Bad Slug")
+	// Log retention per app: lower than the node's bounds, never higher.
+	contains(t, "apps set retention", alice.must("apps", "set", "store", "--log-executions", "100", "--log-age", "24h"),
+		"keeps executions 100, lines node default, age 24h")
+	alice.fails(5, "invalid_retention", nil, "apps", "set", "store", "--log-lines", "999999999")
+	contains(t, "apps set retention back", alice.must("apps", "set", "store", "--log-executions", "default"),
+		"keeps executions node default, lines node default, age 24h")
+	contains(t, "apps show retention", alice.must("apps", "show", "store"), "logs:    keeps executions node default, lines node default, age 24h")
 	var shown struct{ Slug, Name string }
 	if err := json.Unmarshal([]byte(alice.must("apps", "show", "store", "--json")), &shown); err != nil || shown.Slug != "store" || shown.Name != "The Shop" {
 		t.Fatalf("apps show --json: %+v %v", shown, err)

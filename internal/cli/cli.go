@@ -230,7 +230,7 @@ func commands() []command {
 		{"login", "log in to a node and store the token", "login [URL] [--username NAME] [--password-stdin | --token-stdin]", cmdLogin},
 		{"logout", "end the session and forget the stored token", "logout", cmdLogout},
 		{"whoami", "show who you are logged in as, and where", "whoami", cmdWhoami},
-		{"apps", "list, show, create, rename or remove apps", "apps ls | apps show APP | apps create SLUG [--name NAME] | apps set APP [--slug S] [--name N] | apps rename APP NEW_SLUG | apps rm APP [--force]", cmdApps},
+		{"apps", "list, show, create, rename or remove apps", "apps ls | apps show APP | apps create SLUG [--name NAME] | apps set APP [--slug S] [--name N] [--log-executions N] [--log-lines N] [--log-age 72h] | apps rename APP NEW_SLUG | apps rm APP [--force]", cmdApps},
 		{"scripts", "list, show, print the source of or delete scripts", "scripts ls [--app APP] | scripts show SCRIPT [--version N] | scripts source SCRIPT [--version N] | scripts rm SCRIPT  (all with [--app APP])", cmdScripts},
 		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--host HOST] [--message MSG] [--bindings JSON|@FILE] [--limits JSON|@FILE]`, cmdDeploy},
 		{"versions", "list the versions of a script", "versions SCRIPT [--app APP]", cmdVersions},

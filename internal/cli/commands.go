@@ -21,10 +21,15 @@ import (
 // newer server does not break an older CLI.
 type (
 	app struct {
-		ID        string    `json:"id"`
-		Slug      string    `json:"slug"`
-		Name      string    `json:"name"`
-		CreatedAt time.Time `json:"created_at"`
+		ID           string    `json:"id"`
+		Slug         string    `json:"slug"`
+		Name         string    `json:"name"`
+		CreatedAt    time.Time `json:"created_at"`
+		LogRetention struct {
+			Executions *int    `json:"executions"`
+			Lines      *int    `json:"lines"`
+			Age        *string `json:"age"`
+		} `json:"log_retention"`
 	}
 	script struct {
 		ID       string `json:"id"`

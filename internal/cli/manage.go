@@ -64,18 +64,34 @@ func appShow(ctx context.Context, r *runner, f *flags, args []string) error {
 	for _, d := range ds.Domains {
 		pats = append(pats, d.Pattern)
 	}
-	r.out.printf("%s (%s)\n  id:      %s\n  created: %s\n  domains: %s\n", a.Slug, a.Name, a.ID,
-		a.CreatedAt.Local().Format("2006-01-02 15:04"), orDash(strings.Join(pats, ", ")))
+	r.out.printf("%s (%s)\n  id:      %s\n  created: %s\n  domains: %s\n  logs:    %s\n", a.Slug, a.Name, a.ID,
+		a.CreatedAt.Local().Format("2006-01-02 15:04"), orDash(strings.Join(pats, ", ")), retentionLine(a))
 	if a.Slug != f.arg(0) && a.ID != f.arg(0) {
 		r.out.printf("  (%s is a former slug of this app)\n", f.arg(0))
 	}
 	return nil
 }
 
-// appSet changes an app's slug or display name: `apps set APP --slug S
-// --name N`, or `apps rename APP NEW_SLUG`.
+// retentionLine describes an app's log retention.
+func retentionLine(a app) string {
+	part := func(what string, v *int) string {
+		if v == nil {
+			return what + " node default"
+		}
+		return fmt.Sprintf("%s %d", what, *v)
+	}
+	age := "age node default"
+	if a.LogRetention.Age != nil {
+		age = "age " + *a.LogRetention.Age
+	}
+	return "keeps " + part("executions", a.LogRetention.Executions) + ", " + part("lines", a.LogRetention.Lines) + ", " + age
+}
+
+// appSet changes an app's slug, display name or log retention: `apps set
+// APP --slug S --name N --log-executions N --log-lines N --log-age D`, or
+// `apps rename APP NEW_SLUG`.
 func appSet(ctx context.Context, r *runner, f *flags, sub string, args []string) error {
-	body := map[string]string{}
+	body := map[string]any{}
 	if sub == "rename" {
 		if err := f.parse(args, 2, 2); err != nil {
 			return err
@@ -84,6 +100,9 @@ func appSet(ctx context.Context, r *runner, f *flags, sub string, args []string)
 	} else {
 		slug := f.String("slug", "", "new slug; the old one keeps redirecting until another app takes it")
 		name := f.String("name", "", "new display name")
+		execs := f.String("log-executions", "", `executions of the app to keep (at most the node's bound; "default": the node's)`)
+		lines := f.String("log-lines", "", `console lines of the app to keep (at most the node's bound; "default": the node's)`)
+		age := f.String("log-age", "", `how long to keep the app's executions, e.g. 72h (at most the node's bound; "default": the node's)`)
 		if err := f.parse(args, 1, 1); err != nil {
 			return err
 		}
@@ -93,8 +112,30 @@ func appSet(ctx context.Context, r *runner, f *flags, sub string, args []string)
 		if flagSet(f, "name") {
 			body["name"] = *name
 		}
+		ret := map[string]any{}
+		for _, x := range []struct {
+			flag, field, v string
+			number         bool
+		}{{"log-executions", "executions", *execs, true}, {"log-lines", "lines", *lines, true}, {"log-age", "age", *age, false}} {
+			switch {
+			case !flagSet(f, x.flag):
+			case x.v == "default":
+				ret[x.field] = nil
+			case x.number:
+				n, err := strconv.Atoi(x.v)
+				if err != nil || n < 1 {
+					return usagef("--%s must be a positive number or \"default\"", x.flag)
+				}
+				ret[x.field] = n
+			default:
+				ret[x.field] = x.v
+			}
+		}
+		if len(ret) > 0 {
+			body["log_retention"] = ret
+		}
 		if len(body) == 0 {
-			return usagef("nothing to change: give --slug or --name")
+			return usagef("nothing to change: give --slug, --name, --log-executions, --log-lines or --log-age")
 		}
 	}
 	c, err := r.client()
@@ -108,14 +149,14 @@ func appSet(ctx context.Context, r *runner, f *flags, sub string, args []string)
 	if r.json {
 		return r.out.emit(a)
 	}
-	if s, ok := body["slug"]; ok && s != f.arg(0) {
+	if s, ok := body["slug"].(string); ok && s != f.arg(0) {
 		r.out.printf("Renamed app %s to %s. The old slug keeps working (admin paths redirect) until another app takes it.\n", f.arg(0), a.Slug)
 		if r.env.Getenv("PICLOUD_APP") == f.arg(0) {
 			fmt.Fprintf(r.env.Stderr, "note: PICLOUD_APP is still %s\n", f.arg(0))
 		}
 		return nil
 	}
-	r.out.printf("Updated app %s: name %q.\n", a.Slug, a.Name)
+	r.out.printf("Updated app %s: name %q; logs: %s.\n", a.Slug, a.Name, retentionLine(a))
 	return nil
 }
 
