@@ -187,6 +187,12 @@ func endpoints() map[string]endpoint {
 			}
 			return "/apps/" + rc.app.Slug + "/kv/store/values/" + key, nil
 		}},
+		"PUT /apps/:app/kv/:namespace/bulk": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return "/apps/" + rc.app.Slug + "/kv/store/bulk", []KVBulkEntry{{Key: fmt.Sprintf("b%d", rc.e.seq()), Value: "v"}}
+		}},
+		"POST /apps/:app/kv/:namespace/bulk/delete": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return "/apps/" + rc.app.Slug + "/kv/store/bulk/delete", []string{"gone"}
+		}},
 		"GET /apps/:app/secrets": {clsScriptRead, 200, false, appPath("/secrets")},
 		"PUT /apps/:app/secrets/:name": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
 			return fmt.Sprintf("/apps/%s/secrets/S%d", rc.app.Slug, rc.e.seq()), map[string]string{"value": "shh"}

@@ -243,7 +243,7 @@ func commands() []command {
 		{"users", "manage the instance's users (owners and admins)", "users ls | users show USER | users create NAME [--role owner|admin|member] [--password-stdin] | users set USER [--role R] [--active true|false] | users deactivate USER | users activate USER | users passwd USER [--password-stdin] | users rm USER", cmdUsers},
 		{"passwd", "change your own password", "passwd [--password-stdin]  (stdin: current password, then the new one)", cmdPasswd},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
-		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N] [--metadata JSON] | kv rm NAMESPACE KEY", cmdKV},
+		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N|--expiration T] [--metadata JSON] | kv rm NAMESPACE KEY | kv bulk put|rm NAMESPACE FILE", cmdKV},
 		{"secret", "list, set (value on stdin) or delete an app's secrets", "secret ls [--app APP] | secret put NAME [--app APP] < value | secret rm NAME [--app APP]", cmdSecret},
 	}
 	return cs
