@@ -261,6 +261,14 @@ func TestVersionsRollbackAndDelete(t *testing.T) {
 	if st := e.do(tok, "GET", "/scripts/"+d.ID+"/versions/1", nil, &v); st != 200 || v.Source == nil || *v.Source != "one" || v.Current {
 		t.Fatalf("version 1: %d %+v", st, v)
 	}
+	// Versions are immutable, down to the database.
+	if _, err := e.m.pool.Exec(context.Background(), `UPDATE script_versions SET source = 'changed' WHERE script_id = $1 AND version = 1`, d.ID); err == nil ||
+		!strings.Contains(err.Error(), "immutable") {
+		t.Fatalf("updating a stored version: %v, want refused", err)
+	}
+	if _, err := e.m.pool.Exec(context.Background(), `UPDATE script_versions SET author_id = NULL, message = 'x' WHERE script_id = $1 AND version = 1`, d.ID); err == nil {
+		t.Fatal("a change beside the author's removal was let through")
+	}
 	for _, p := range []string{"/versions/9", "/versions/zero", "/versions/-1"} {
 		if st := e.do(tok, "GET", "/scripts/"+d.ID+p, nil, nil); st != 404 {
 			t.Fatalf("%s: %d", p, st)
@@ -689,5 +697,26 @@ func TestAppMembers(t *testing.T) {
 	}
 	if st := e.do(carol, "GET", "/apps/team", nil, nil); st != 404 {
 		t.Fatalf("removed member sees the app: %d", st)
+	}
+}
+
+// TestDeleteAuthorKeepsVersions: deleting a user who deployed leaves its
+// versions, unchanged but for the author, despite versions being
+// immutable.
+func TestDeleteAuthorKeepsVersions(t *testing.T) {
+	e := newAPIEnv(t)
+	owner := e.login("owner")
+	e.app("auth")
+	e.user("dev", RoleAdmin)
+	var d Deployed
+	if st := e.do(e.login("dev"), "POST", "/scripts", map[string]string{"app": "auth", "name": "s", "source": "one", "message": "by dev"}, &d); st != 201 {
+		t.Fatalf("deploy: %d", st)
+	}
+	if st := e.do(owner, "DELETE", "/users/dev", nil, nil); st != 204 {
+		t.Fatalf("delete author: %d", st)
+	}
+	var v Version
+	if st := e.do(owner, "GET", "/scripts/"+d.ID+"/versions/1", nil, &v); st != 200 || v.Author != "" || v.Message != "by dev" || *v.Source != "one" {
+		t.Fatalf("version after its author's deletion: %d %+v", st, v)
 	}
 }

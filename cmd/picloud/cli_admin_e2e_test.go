@@ -284,8 +284,24 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 	bob.fails(3, "needs instance:owners", nil, "users", "set", "alice", "--active", "false")
 	bob.fails(3, "needs instance:owners", nil, "users", "create", "eve", "--role", "owner")
 	contains(t, "users rm", alice.must("users", "rm", "bob"), "Deleted user bob")
+	// Bob's versions stay, without an author.
+	var cartVersions []struct {
+		Version int
+		Author  string
+	}
+	if err := json.Unmarshal([]byte(alice.must("versions", "cart", "--app", "store", "--json")), &cartVersions); err != nil ||
+		len(cartVersions) != 1 || cartVersions[0].Author != "" {
+		t.Fatalf("versions of a deleted user's script: %+v %v", cartVersions, err)
+	}
 	alice.fails(4, "not_found", nil, "users", "show", "bob")
 	bob.fails(3, "unauthenticated", nil, "whoami")
+
+	// An app with scripts is deleted only with --force; the refusal says
+	// how many scripts it has and what to do.
+	alice.fails(5, `"scripts":3`, nil, "apps", "rm", "store")
+	alice.fails(5, "add --force", nil, "apps", "rm", "shop")
+	contains(t, "apps rm --force", alice.must("apps", "rm", "store", "--force"), "Deleted app store.")
+	alice.fails(4, "not_found", nil, "apps", "show", "store")
 
 	// Login throttling: after 10 failures the account answers 429, exit 3,
 	// even with the right password.
