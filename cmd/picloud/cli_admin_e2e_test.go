@@ -116,6 +116,7 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 		t.Fatalf("bob login:\n%s", out)
 	}
 	bob.fails(3, "needs instance:users", nil, "users", "ls")
+	contains(t, "whoami without roles", bob.must("whoami"), "no app roles yet")
 	if out := bob.must("apps", "ls", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("a member without roles sees apps: %s", out)
 	}
@@ -132,6 +133,7 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 	alice.must("members", "add", "bob", "editor", "--app", "shop")
 	contains(t, "deploy as editor", bob.must("deploy", shopJS, "--app", "shop"), "Created shop/cart, version 1.")
 	contains(t, "members ls", alice.must("members", "ls", "--app", "shop"), "USERNAME", "bob", "editor")
+	contains(t, "whoami of a member", bob.must("whoami"), "bob (member)", "apps: shop (editor)")
 	var members []struct{ Username, Role string }
 	if err := json.Unmarshal([]byte(bob.must("members", "ls", "--app", "shop", "--json")), &members); err != nil || len(members) != 1 || members[0].Role != "editor" {
 		t.Fatalf("members ls --json: %+v %v", members, err)

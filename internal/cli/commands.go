@@ -87,6 +87,10 @@ type (
 		Username string `json:"username"`
 		Role     string `json:"role"`
 		Auth     string `json:"auth"`
+		Apps     []struct {
+			AppID string `json:"app_id"`
+			Role  string `json:"role"`
+		} `json:"apps"`
 	}
 	logLine struct {
 		Time    time.Time `json:"time"`
@@ -286,6 +290,32 @@ func cmdWhoami(ctx context.Context, r *runner, args []string) error {
 		via = " via an API key"
 	}
 	r.out.printf("%s (%s) on %s%s\n", who.Username, who.Role, c.base, via)
+	if who.Role == "member" {
+		// A member acts only through its app roles: name them.
+		var list struct {
+			Apps []app `json:"apps"`
+		}
+		slugs := map[string]string{}
+		if c.do(ctx, http.MethodGet, "/apps", nil, nil, &list) == nil {
+			for _, a := range list.Apps {
+				slugs[a.ID] = a.Slug
+			}
+		}
+		var roles []string
+		for _, a := range who.Apps {
+			name := slugs[a.AppID]
+			if name == "" {
+				name = a.AppID
+			}
+			roles = append(roles, name+" ("+a.Role+")")
+		}
+		sort.Strings(roles)
+		if len(roles) == 0 {
+			r.out.printf("no app roles yet: an owner or admin gives them with `picloud members set %s ROLE --app APP`\n", who.Username)
+		} else {
+			r.out.printf("apps: %s\n", strings.Join(roles, ", "))
+		}
+	}
 	return nil
 }
 
