@@ -109,6 +109,9 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	}
 	r := &runner{env: env}
 	rest, err := r.globalFlags(args[1:])
+	if err == nil && len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+		err = flag.ErrHelp // before any subcommand: `picloud users --help`
+	}
 	if err == nil {
 		r.out = &output{w: env.Stdout, json: r.json}
 		err = cmd.run(ctx, r, rest)
@@ -117,12 +120,12 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return exitOK
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(env.Stdout, "usage: picloud %s\n", cmd.usage)
+		fmt.Fprintf(env.Stdout, "usage: picloud %s\n", usageLines(cmd.usage))
 		return exitOK
 	}
 	var u *usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(env.Stderr, "picloud %s: %v\nusage: picloud %s\n", cmd.name, err, cmd.usage)
+		fmt.Fprintf(env.Stderr, "picloud %s: %v\nusage: picloud %s\n", cmd.name, err, usageLines(cmd.usage))
 		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
@@ -130,6 +133,11 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "picloud %s: %v\n", cmd.name, err)
 	return exitCode(err)
+}
+
+// usageLines puts each form of a command ("a | b") on its own line.
+func usageLines(u string) string {
+	return strings.ReplaceAll(u, " | ", "\n       picloud ")
 }
 
 // globalFlags takes --json and --url from anywhere in args.

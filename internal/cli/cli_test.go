@@ -245,6 +245,11 @@ func TestRunReportsUsageAndLoginProblems(t *testing.T) {
 	if code := Run(context.Background(), e, []string{"deploy", "--help"}); code != 0 || !strings.Contains(out.String(), "usage: picloud deploy FILE") {
 		t.Fatalf("--help: %d %q", code, out.String())
 	}
+	e, out, _ = testEnv(t, map[string]string{})
+	if code := Run(context.Background(), e, []string{"users", "--help"}); code != 0 ||
+		!strings.Contains(out.String(), "usage: picloud users ls\n       picloud users show USER\n") {
+		t.Fatalf("users --help: %d %q", code, out.String())
+	}
 }
 
 func TestPrintExecution(t *testing.T) {
