@@ -64,6 +64,9 @@ type Config struct {
 	// HeapCap is the node heap level above which the running script with
 	// the largest heap growth is stopped; 0 means none.
 	HeapCap int64
+	// SpareRuntimes is how many blank hardened runtimes are built ahead
+	// for cold starts (0 means 1; negative means none).
+	SpareRuntimes int
 }
 
 // Engine executes scripts. It is safe for concurrent use.
@@ -79,6 +82,9 @@ type Engine struct {
 	outbound OutboundConfig
 	client   *http.Client
 	bindings BindingProvider
+
+	spare    chan *instance // blank runtimes built ahead (refillSpare)
+	building atomic.Bool
 }
 
 // New returns an Engine.
@@ -94,6 +100,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = 10 * time.Minute
+	}
+	if cfg.SpareRuntimes == 0 {
+		cfg.SpareRuntimes = 1
 	}
 	setRegexpTimeout.Do(func() { regexp2.DefaultMatchTimeout = regexpTimeout })
 	prelude, err := goja.Compile("prelude.js", preludeSource, true)
@@ -117,6 +126,7 @@ func New(cfg Config) (*Engine, error) {
 		programs: newProgramCache(),
 		pool:     newPool(cfg.PoolSize, cfg.MaxIdle, cfg.IdleTTL),
 		watch:    newWatchdog(log, cfg.HeapCap),
+		spare:    make(chan *instance, max(cfg.SpareRuntimes, 0)),
 	}, nil
 }
 
@@ -155,11 +165,16 @@ type instance struct {
 	vm      *goja.Runtime
 	hooks   *goja.Object
 	handler *goja.Object
-	fetch   goja.Callable
-	newReq  goja.Callable
-	unwrap  goja.Callable
+	fetch   goja.Value // the handler's fetch function
 	loop    *eventLoop
 	exec    *execution // the execution currently using the instance
+
+	// The prelude's hooks (js/prelude.js), looked up once.
+	begin, newReq, unwrap, waitAll, reset, nextChunk, cancelStream goja.Callable
+	// out is what unwrapResponse handed over through native.setResponse.
+	out responseParts
+	// lastURL was last parsed to lastHref (checkRequest).
+	lastURL, lastHref string
 
 	elem      *list.Element // in the pool's LRU while idle
 	idleSince time.Time
@@ -181,6 +196,11 @@ type execution struct {
 	// without a handler yet.
 	subrequests int64
 	unhandled   map[*goja.Promise]struct{}
+	// waited is set by ctx.waitUntil: there is work after the response.
+	waited bool
+	// poisoned means goja panicked out of JS (a hostile value's getter):
+	// the runtime must not be reused.
+	poisoned bool
 
 	deadline   int64        // watchdog clock, ns
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
@@ -262,6 +282,52 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	in := e.takeSpare()
+	if in == nil {
+		if in, err = e.newBlank(); err != nil {
+			return nil, err
+		}
+	}
+	e.refillSpare()
+	return e.load(in, prog)
+}
+
+// takeSpare returns the blank runtime built ahead, if one is ready.
+func (e *Engine) takeSpare() *instance {
+	select {
+	case in := <-e.spare:
+		return in
+	default:
+		return nil
+	}
+}
+
+// refillSpare builds the next blank runtime in the background, unless
+// one is ready or being built. Building one (prelude, allocation guards,
+// freezing the intrinsics) is most of a cold start; done ahead, a new
+// script's first request only runs its module.
+func (e *Engine) refillSpare() {
+	if cap(e.spare) == 0 || len(e.spare) == cap(e.spare) || !e.building.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer e.building.Store(false)
+		in, err := e.newBlank()
+		if err != nil {
+			e.log.Error("building a spare runtime", "err", err)
+			return
+		}
+		select {
+		case e.spare <- in:
+		default:
+			in.discard()
+		}
+	}()
+}
+
+// newBlank builds a hardened runtime with the prelude and no script: no
+// script code has run in it, so any script may take it.
+func (e *Engine) newBlank() (*instance, error) {
 	vm := goja.New()
 	in := &instance{vm: vm}
 	in.loop = newEventLoop(vm, in)
@@ -277,12 +343,23 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("running prelude: %w", err)
 	}
 	in.hooks = hooks.ToObject(vm)
-	in.newReq, _ = goja.AssertFunction(in.hooks.Get("newRequest"))
-	in.unwrap, _ = goja.AssertFunction(in.hooks.Get("unwrapResponse"))
+	for name, fn := range map[string]*goja.Callable{"begin": &in.begin, "newRequest": &in.newReq,
+		"unwrapResponse": &in.unwrap, "waitAll": &in.waitAll, "reset": &in.reset,
+		"nextChunk": &in.nextChunk, "cancelStream": &in.cancelStream} {
+		var ok bool
+		if *fn, ok = goja.AssertFunction(in.hooks.Get(name)); !ok {
+			return nil, fmt.Errorf("running prelude: no %s hook", name)
+		}
+	}
 	if err := e.hardenRuntime(in); err != nil {
 		return nil, err
 	}
+	return in, nil
+}
 
+// load evaluates a script's module in a blank runtime.
+func (e *Engine) load(in *instance, prog *goja.Program) (*instance, error) {
+	vm := in.vm
 	wrapper, err := vm.RunProgram(prog)
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading module: %v", ErrScript, err)
@@ -299,8 +376,8 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("%w: the module has no default export (export default { fetch(request, env, ctx) { ... } })", ErrScript)
 	}
 	in.handler = def.ToObject(vm)
-	fetch, ok := goja.AssertFunction(in.handler.Get("fetch"))
-	if !ok {
+	fetch := in.handler.Get("fetch")
+	if _, ok := goja.AssertFunction(fetch); !ok {
 		return nil, fmt.Errorf("%w: the default export has no fetch handler", ErrScript)
 	}
 	in.fetch = fetch
@@ -348,6 +425,7 @@ func (e *Engine) natives(in *instance) *goja.Object {
 		x.addLog(level, msg)
 	})
 	e.installWeb(in, n)
+	responseNatives(in, n)
 	return n
 }
 
@@ -393,16 +471,20 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
+	timers := in.loop.nextID
 	e.watch.add(x)
 	defer func() {
 		e.watch.remove(x)
 		in.exec = nil
 		in.loop.reset()
-		if reset, ok := goja.AssertFunction(in.hooks.Get("reset")); ok {
-			_, _ = reset(goja.Undefined())
+		in.out = responseParts{}
+		// The prelude keeps waitUntil promises and intervals: clear them
+		// if this execution made any.
+		if x.waited || in.loop.nextID != timers {
+			_, _ = in.reset(goja.Undefined())
 		}
 		// A stopped runtime may be mid-way through anything: never reuse it.
-		if err == nil && x.stopErr() == nil {
+		if err == nil && x.stopErr() == nil && !x.poisoned {
 			in.vm.ClearInterrupt()
 			e.pool.put(in, time.Now())
 		} else {
@@ -464,30 +546,41 @@ func call(x *execution, fn goja.Callable, this goja.Value, args ...goja.Value) (
 
 func (e *Engine) run(ctx context.Context, in *instance, x *execution, req *ExecRequest, w http.ResponseWriter) (int, error) {
 	vm := in.vm
-	pairs := make([]any, 0, 2*len(req.Header))
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			pairs = append(pairs, k, v)
-		}
-	}
 	var body goja.Value = goja.Null()
 	if len(req.Body) > 0 {
-		body = vm.ToValue(vm.NewArrayBuffer(req.Body))
+		// The runtime's own copy: a script may keep and change it.
+		body = vm.ToValue(vm.NewArrayBuffer(append([]byte(nil), req.Body...)))
 	}
-	request, err := call(x, in.newReq, goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(pairs), body)
-	if err != nil {
-		return 0, scriptError(err)
+	href, method, pairs, ok := checkRequest(in, req)
+	var request goja.Value = goja.Null()
+	if !ok {
+		// Something new Request would refuse or change: let it say what.
+		raw := make([]any, 0, 2*len(req.Header))
+		for k, vs := range req.Header {
+			for _, v := range vs {
+				raw = append(raw, k, v)
+			}
+		}
+		var err error
+		request, err = call(x, in.newReq, goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(raw), body)
+		if err != nil {
+			return 0, scriptError(err)
+		}
 	}
 	env, err := e.buildEnv(ctx, in, req)
 	if err != nil {
 		return 0, err
 	}
-	ectx, err := e.newContext(in, req)
-	if err != nil {
-		return 0, scriptError(err)
+	params := vm.NewObject()
+	for k, v := range req.Params {
+		_ = params.Set(k, v)
 	}
-
-	ret, err := call(x, in.fetch, in.handler, request, env, ectx)
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		body = goja.Null() // as new Request would have it (checkRequest)
+	}
+	ret, err := call(x, in.begin, goja.Undefined(), in.fetch, in.handler, env, params,
+		vm.ToValue(req.RequestID), vm.ToValue(req.ExecutionID), request,
+		vm.ToValue(href), vm.ToValue(method), pairs, body)
 	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)
