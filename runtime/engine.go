@@ -175,12 +175,23 @@ type instance struct {
 	out responseParts
 	// lastURL was last parsed to lastHref (checkRequest).
 	lastURL, lastHref string
+	// loading bounds the module's evaluation (load).
+	loading *execution
 
 	elem      *list.Element // in the pool's LRU while idle
 	idleSince time.Time
 }
 
 func (in *instance) discard() { in.loop.close() }
+
+// guarded is the execution the allocation guards answer to: the running
+// one, or the one whose request is loading the module.
+func (in *instance) guarded() *execution {
+	if x := in.exec; x != nil {
+		return x
+	}
+	return in.loading
+}
 
 // maxLogMessage bounds one console line; longer ones are cut.
 const maxLogMessage = 16 << 10
@@ -264,12 +275,14 @@ func (x *execution) Subrequest() error {
 
 func poolKey(s *Script) string { return s.ID + "@" + strconv.Itoa(s.Version) }
 
-func (e *Engine) acquire(s *Script) (*instance, error) {
+// acquire returns a runtime with s loaded; x bounds the evaluation of
+// the module when a new one is built.
+func (e *Engine) acquire(s *Script, x *execution) (*instance, error) {
 	key := poolKey(s)
 	if in := e.pool.get(key); in != nil {
 		return in, nil
 	}
-	in, err := e.newInstance(s)
+	in, err := e.newInstance(s, x)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +290,7 @@ func (e *Engine) acquire(s *Script) (*instance, error) {
 	return in, nil
 }
 
-func (e *Engine) newInstance(s *Script) (*instance, error) {
+func (e *Engine) newInstance(s *Script, x *execution) (*instance, error) {
 	prog, err := e.programs.get(s)
 	if err != nil {
 		return nil, err
@@ -289,7 +302,7 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		}
 	}
 	e.refillSpare()
-	return e.load(in, prog)
+	return e.load(in, prog, x)
 }
 
 // takeSpare returns the blank runtime built ahead, if one is ready.
@@ -357,9 +370,28 @@ func (e *Engine) newBlank() (*instance, error) {
 	return in, nil
 }
 
-// load evaluates a script's module in a blank runtime.
-func (e *Engine) load(in *instance, prog *goja.Program) (*instance, error) {
+// load evaluates a script's module in a blank runtime. The module's
+// top-level code runs under x's wall, CPU, call-depth and memory limits
+// (the watchdog sees it as x), but not as an execution: as in Workers,
+// it gets no request context (console output and fetch are refused).
+func (e *Engine) load(in *instance, prog *goja.Program, x *execution) (_ *instance, err error) {
 	vm := in.vm
+	x.in = in
+	vm.SetMaxCallStackSize(int(x.limits.CallDepth))
+	in.loading = x
+	e.watch.add(x)
+	x.enter()
+	defer func() {
+		x.exit()
+		e.watch.remove(x)
+		in.loading = nil
+		if k := x.stopErr(); k != nil {
+			err = k // the watchdog's reason beats the interrupt it caused
+		}
+		if err != nil {
+			in.discard()
+		}
+	}()
 	wrapper, err := vm.RunProgram(prog)
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading module: %v", ErrScript, err)
@@ -369,6 +401,9 @@ func (e *Engine) load(in *instance, prog *goja.Program) (*instance, error) {
 	exports := vm.NewObject()
 	_ = module.Set("exports", exports)
 	if _, err := wrapFn(goja.Undefined(), module, exports); err != nil {
+		if so := (*goja.StackOverflowError)(nil); errors.As(err, &so) {
+			return nil, &LimitError{Limit: "call_depth", Value: x.limits.CallDepth}
+		}
 		return nil, fmt.Errorf("%w: evaluating module: %v", ErrScript, err)
 	}
 	def := module.Get("exports").ToObject(vm).Get("default")
@@ -390,13 +425,13 @@ func (e *Engine) hardenRuntime(in *instance) error {
 	vm := in.vm
 	g := vm.NewObject()
 	_ = g.Set("limit", func() int64 {
-		if x := in.exec; x != nil {
+		if x := in.guarded(); x != nil {
 			return x.limits.MemoryBytes
 		}
 		return e.limits.MemoryBytes
 	})
 	_ = g.Set("hit", func(what string, n float64) {
-		if x := in.exec; x != nil {
+		if x := in.guarded(); x != nil {
 			x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
 				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", what, n)})
 		}
@@ -457,18 +492,29 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		return e.failed(res, start, OutcomeLimit, err), err
 	}
 
-	in, err := e.acquire(&req.Script)
-	if err != nil {
-		if errors.Is(err, ErrScript) {
-			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
-		}
-		return e.failed(res, start, OutcomeError, err), err
-	}
 	// Work the execution started (fetches, binding calls) ends with it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	x := &execution{in: in, ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
+	x := &execution{ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
 	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
+	in, err := e.acquire(&req.Script, x)
+	if err != nil {
+		outcome := OutcomeError
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			outcome = OutcomeLimit
+			if errors.Is(err, ErrTimeout) {
+				outcome = OutcomeTimeout
+			}
+			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", le.Limit, "err", err)
+		case errors.Is(err, ErrScript):
+			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
+		}
+		return e.failed(res, start, outcome, err), err
+	}
+	x.in = in
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
 	timers := in.loop.nextID

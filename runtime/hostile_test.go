@@ -229,3 +229,34 @@ func TestReplaceGuards(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileModuleScope checks code at a module's top level, which runs
+// when a runtime is built for it, is held to the same limits as a
+// handler (it used to run unbounded: a loop there hung the request for
+// ever).
+func TestHostileModuleScope(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 3000, CPUTimeMS: 300, CallDepth: 256, MemoryBytes: 32 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, source, wantLimit string }{
+		{name: "infinite loop", source: `for (;;) {}`, wantLimit: "cpu_time_ms"},
+		{name: "deep recursion", source: `const f = (n) => f(n + 1) + 1; f(0);`, wantLimit: "call_depth"},
+		{name: "allocation", source: `"x".repeat(2 ** 31);`, wantLimit: "memory_bytes"},
+		{name: "growth", source: `const a = []; for (;;) a.push(new Uint8Array(8 << 20));`, wantLimit: "memory_bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := deployed(t, "module "+tc.name, tc.source+"\nexport default { fetch() { return new Response(\"never\") } }", "")
+			_, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+			var le *LimitError
+			if !errors.As(err, &le) || le.Limit != tc.wantLimit || res.Outcome != OutcomeLimit {
+				t.Fatalf("err = %v, outcome %v; want limit %s", err, res.Outcome, tc.wantLimit)
+			}
+		})
+	}
+	ok := deployed(t, "module fine", `const greeting = "hi"; export default { fetch() { return new Response(greeting) } }`, "")
+	if w, _, err := execute(t, e, ok, "GET", "http://localhost/", ""); err != nil || w.Body.String() != "hi" {
+		t.Fatalf("a well-behaved script after them = %q, %v", w.Body.String(), err)
+	}
+}
