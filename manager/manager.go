@@ -62,9 +62,11 @@ type Manager struct {
 	secretKey  []byte
 	now        func() time.Time
 	limiter    *loginLimiter
-	argon      argonCost
-	logs       *execLog
-	ceilings   limits.Limits
+	// setupLimiter throttles wrong setup tokens per client address.
+	setupLimiter *loginLimiter
+	argon        argonCost
+	logs         *execLog
+	ceilings     limits.Limits
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -116,8 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.LimitCeilings = limits.Ceilings
 	}
 	return &Manager{ceilings: cfg.LimitCeilings, pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
-		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
-		logs:    newExecLog(cfg.Logs)}, nil
+		limiter:      newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
+		setupLimiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAccount),
+		logs:         newExecLog(cfg.Logs)}, nil
 }
 
 // Close releases the connection pool.

@@ -101,6 +101,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		// start fails later.
 		fmt.Fprintf(out, "Created the first admin: username %q, password %q (shown once; change it after logging in)\n", boot.Username, boot.Password)
 	}
+	// No admin and no password to make one: the first-run screen of the
+	// dashboard creates the owner with a one-time setup token.
+	setupToken, err := ensureSetupToken(ctx, mgr, dataDir, log, out, cfg.publicBaseURL())
+	if err != nil {
+		return err
+	}
 
 	// The execution log outlives the HTTP server (deferred stop runs after
 	// srv.Stop) so executions finishing while it drains are kept.
@@ -149,7 +155,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	}()
 	base := cfg.publicBaseURL()
 	log.Info("picloud is ready", "url", base, "startup", time.Since(started).Round(time.Millisecond))
-	printWelcome(out, base, boot)
+	printWelcome(out, base, boot, setupToken)
 	go watchdog(ctx, log, mgr.Ping)
 
 	select {
@@ -161,10 +167,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	}
 }
 
-func printWelcome(out io.Writer, base string, boot manager.BootstrapResult) {
+func printWelcome(out io.Writer, base string, boot manager.BootstrapResult, setupToken string) {
 	fmt.Fprintf(out, "\nPiCloud is serving %s\n", base)
 	fmt.Fprintf(out, "  try:    curl %s/\n", base)
-	if boot.Password != "" {
+	if setupToken != "" {
+		fmt.Fprintf(out, "  setup:  open %s/admin/ and create the owner with the setup token %s\n", base, setupToken)
+	} else if boot.Password != "" {
 		fmt.Fprintf(out, "  login:  username %q with the password shown above\n", boot.Username)
 	} else if boot.Created {
 		fmt.Fprintf(out, "  login:  username %q with the password from PICLOUD_ADMIN_PASSWORD\n", boot.Username)

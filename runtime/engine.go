@@ -216,7 +216,7 @@ type execution struct {
 	deadline   int64        // watchdog clock, ns
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
-	heapStart  int64
+	heapStart  *heapSample
 	clock      func() int64
 
 	mu     sync.Mutex

@@ -30,7 +30,8 @@ func execute(t *testing.T, e *Engine, s Script, method, url, body string) (*http
 }
 
 func TestExecute(t *testing.T) {
-	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 2000, CPUTimeMS: 200, CallDepth: 256, LogLines: 10}})
+	// Roomy limits: the race detector on a loaded machine makes even hello slow.
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 4000, CPUTimeMS: 1000, CallDepth: 256, LogLines: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,7 +239,7 @@ func commands() []command {
 		{"routes", "list, add or remove routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--app APP] [--host HOST] | routes rm ID`, cmdRoutes},
 		{"domains", "list, claim or release an app's domains", "domains ls [--app APP] | domains add HOST [--app APP] | domains rm HOST|ID [--app APP]", cmdDomains},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
-		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N] [--metadata JSON] | kv rm NAMESPACE KEY", cmdKV},
+		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N|--expiration T] [--metadata JSON] | kv rm NAMESPACE KEY | kv bulk put|rm NAMESPACE FILE", cmdKV},
 		{"secret", "list, set (value on stdin) or delete an app's secrets", "secret ls [--app APP] | secret put NAME [--app APP] < value | secret rm NAME [--app APP]", cmdSecret},
 	}
 	return cs

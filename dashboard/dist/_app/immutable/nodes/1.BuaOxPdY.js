@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{$ as e,D as t,G as n,K as r,R as i,T as a,W as o,et as s,w as c}from"../chunks/B11EmHQ5.js";import{t as l}from"../chunks/BI6VJokh.js";var u=t(`<h1> </h1> <p> </p>`,1);function d(t,d){s(d,!0);var f=u(),p=o(f),m=n(p,!0),h=r(p,2),g=n(h,!0);i(()=>{c(m,l.status),c(g,l.error?.message)}),a(t,f),e()}export{d as component};

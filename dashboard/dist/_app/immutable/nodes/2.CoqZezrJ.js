@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{$ as e,et as t,n,nt as r,o as i}from"../chunks/B11EmHQ5.js";import"../chunks/2Fh7yhE6.js";import{o as a,t as o}from"../chunks/CMGnoXzs.js";r();function s(r,s){t(s,!1),n(()=>o(`${a}/apps`,{replaceState:!0})),i(),e()}export{s as component};
