@@ -253,7 +253,31 @@ func (x *execution) stop(err error) {
 	}
 	x.killed = err
 	close(x.kill)
-	x.in.vm.Interrupt(err)
+	if x.in != nil {
+		x.in.vm.Interrupt(err)
+	}
+}
+
+// attach gives x the runtime it runs in, so that a stop interrupts it;
+// a stop that came first interrupts it now.
+func (x *execution) attach(in *instance) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.in = in
+	if x.killed != nil {
+		in.vm.Interrupt(x.killed)
+	}
+}
+
+// detach ends x's hold on its runtime, so that a late stop (the watchdog
+// may act on a snapshot taken before x finished) cannot interrupt the
+// runtime once it is back in the pool. It returns why x was stopped, if
+// it was.
+func (x *execution) detach() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.in = nil
+	return x.killed
 }
 
 func (x *execution) stopErr() error {
@@ -376,19 +400,17 @@ func (e *Engine) newBlank() (*instance, error) {
 // it gets no request context (console output and fetch are refused).
 func (e *Engine) load(in *instance, prog *goja.Program, x *execution) (_ *instance, err error) {
 	vm := in.vm
-	x.in = in
+	x.attach(in)
 	vm.SetMaxCallStackSize(int(x.limits.CallDepth))
 	in.loading = x
-	e.watch.add(x)
 	x.enter()
 	defer func() {
 		x.exit()
-		e.watch.remove(x)
 		in.loading = nil
-		if k := x.stopErr(); k != nil {
-			err = k // the watchdog's reason beats the interrupt it caused
-		}
-		if err != nil {
+		if err != nil || x.stopErr() != nil {
+			if k := x.detach(); k != nil {
+				err = k // the watchdog's reason beats the interrupt it caused
+			}
 			in.discard()
 		}
 	}()
@@ -497,8 +519,11 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 	defer cancel()
 	x := &execution{ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
 	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
+	// Registered once, before a cold start evaluates the module.
+	e.watch.add(x)
 	in, err := e.acquire(&req.Script, x)
 	if err != nil {
+		e.watch.remove(x)
 		outcome := OutcomeError
 		var le *LimitError
 		switch {
@@ -514,11 +539,10 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		}
 		return e.failed(res, start, outcome, err), err
 	}
-	x.in = in
+	x.attach(in)
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
 	timers := in.loop.nextID
-	e.watch.add(x)
 	defer func() {
 		e.watch.remove(x)
 		in.exec = nil
@@ -530,7 +554,7 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 			_, _ = in.reset(goja.Undefined())
 		}
 		// A stopped runtime may be mid-way through anything: never reuse it.
-		if err == nil && x.stopErr() == nil && !x.poisoned {
+		if killed := x.detach(); err == nil && killed == nil && !x.poisoned {
 			in.vm.ClearInterrupt()
 			e.pool.put(in, time.Now())
 		} else {
