@@ -209,11 +209,14 @@ type execution struct {
 	unhandled   map[*goja.Promise]struct{}
 	// waited is set by ctx.waitUntil: there is work after the response.
 	waited bool
+	// coldStart means a runtime was built for it: the next spare is
+	// built once it is over, not competing with it.
+	coldStart bool
 	// poisoned means goja panicked out of JS (a hostile value's getter):
 	// the runtime must not be reused.
 	poisoned bool
 
-	deadline   int64        // watchdog clock, ns
+	deadline   atomic.Int64 // watchdog clock, ns
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
 	heapStart  *heapSample
@@ -325,7 +328,7 @@ func (e *Engine) newInstance(s *Script, x *execution) (*instance, error) {
 			return nil, err
 		}
 	}
-	e.refillSpare()
+	x.coldStart = true
 	return e.load(in, prog, x)
 }
 
@@ -339,8 +342,8 @@ func (e *Engine) takeSpare() *instance {
 	}
 }
 
-// refillSpare builds the next blank runtime in the background, unless
-// one is ready or being built. Building one (prelude, allocation guards,
+// refillSpare builds the next blank runtime in the background when no
+// execution runs, unless one is ready or being built. Building one (prelude, allocation guards,
 // freezing the intrinsics) is most of a cold start; done ahead, a new
 // script's first request only runs its module.
 func (e *Engine) refillSpare() {
@@ -349,6 +352,15 @@ func (e *Engine) refillSpare() {
 	}
 	go func() {
 		defer e.building.Store(false)
+		// Spare work is for idle time: wait for a moment without
+		// executions (they must not compete with it), and give up after
+		// a while on a busy node; the next cold start tries again.
+		for i := 0; e.watch.busy(); i++ {
+			if i == 200 {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		in, err := e.newBlank()
 		if err != nil {
 			e.log.Error("building a spare runtime", "err", err)
@@ -518,9 +530,14 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	x := &execution{ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
-	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
+	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
 	// Registered once, before a cold start evaluates the module.
 	e.watch.add(x)
+	defer func() {
+		if x.coldStart {
+			e.refillSpare()
+		}
+	}()
 	in, err := e.acquire(&req.Script, x)
 	if err != nil {
 		e.watch.remove(x)
@@ -540,6 +557,8 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		return e.failed(res, start, outcome, err), err
 	}
 	x.attach(in)
+	// The handler gets its whole wall time whatever a cold start took.
+	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
 	timers := in.loop.nextID

@@ -16,7 +16,7 @@ func TestHardenFreezesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := &execution{limits: e.limits, clock: e.watch.now, kill: make(chan struct{})}
-	x.deadline = e.watch.now() + e.limits.WallTime().Nanoseconds()
+	x.deadline.Store(e.watch.now() + e.limits.WallTime().Nanoseconds())
 	in, err := e.newInstance(&Script{ID: "x", Version: 1, Code: helloCode(t)}, x)
 	if err != nil {
 		t.Fatal(err)
