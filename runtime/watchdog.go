@@ -113,6 +113,13 @@ func (w *watchdog) add(x *execution) {
 	}
 }
 
+// busy reports whether any execution is running.
+func (w *watchdog) busy() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.running) > 0
+}
+
 func (w *watchdog) remove(x *execution) {
 	w.mu.Lock()
 	delete(w.running, x)
@@ -149,7 +156,7 @@ func (w *watchdog) loop() {
 func (w *watchdog) check(xs []*execution) {
 	now := w.now()
 	for _, x := range xs {
-		if now > x.deadline {
+		if now > x.deadline.Load() {
 			x.stop(&LimitError{Limit: "wall_time_ms", Value: x.limits.WallTimeMS})
 			continue
 		}
