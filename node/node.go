@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	binds := &bindings{}
 	// HeapCap: above this node heap the biggest-growing script is stopped
 	// even within its own memory limit (sized for a 1 GB Pi).
-	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20,
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20, MaxIdle: cfg.IdleRuntimes,
 		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
