@@ -176,6 +176,12 @@ func TestMetricsScrape(t *testing.T) {
 	// Metrics are recorded after the response went out: wait for the
 	// requests above to be fully done.
 	waitFor(t, 5*time.Second, func() bool { return f.srv.inflight.Load() == 0 })
+	// The JSON snapshot for the admin API reads the same numbers.
+	st2 := f.srv.Stats()
+	if st2.Requests != 6 || st2.GateRejections != 1 || st2.GateCapacity != 32 || st2.GateInUse != 0 ||
+		st2.Executions["success"] != 3 || st2.Executions["error"] != 1 || st2.Executions["timeout"] != 0 || st2.Runtime.Idle != 3 {
+		t.Errorf("Stats() = %+v", st2)
+	}
 	status, hdr, body := get(t, f.base+"/metrics", "")
 	if status != 200 {
 		t.Fatalf("/metrics = %d", status)

@@ -58,6 +58,9 @@ func (m *Manager) router() *gin.Engine {
 	api := r.Group(APIPrefix, m.checkOrigin)
 	api.GET("/openapi.json", m.handleOpenAPI)
 	api.POST("/auth/login", m.handleLogin)
+	// First-run setup (setup.go): public, refused once an admin exists.
+	api.GET("/setup", m.handleSetupStatus)
+	api.POST("/setup", m.handleSetup)
 
 	a := api.Group("", m.authenticate)
 	a.POST("/auth/logout", m.h(m.handleLogout))
@@ -105,6 +108,8 @@ func (m *Manager) router() *gin.Engine {
 
 	// Execution logs (logs.go): each handler gated with CapLogsRead.
 	m.registerLogRoutes(a)
+	// Per-script metrics from the execution log (metrics.go), CapLogsRead.
+	a.GET("/metrics", m.h(m.handleMetrics))
 	// KV and secrets (kv_api.go): each handler gated with pathApp.
 	m.registerKVRoutes(a)
 	return r
@@ -375,6 +380,12 @@ func (m *Manager) handleLogin(c *gin.Context) {
 		return
 	}
 	m.limiter.succeed(in.Username)
+	m.startSession(c, http.StatusOK, s)
+}
+
+// startSession answers a new session: the token in the body and in the
+// session cookie, with the CSRF token beside it.
+func (m *Manager) startSession(c *gin.Context, status int, s Session) {
 	secure := c.Request.TLS != nil
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: sessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
@@ -385,7 +396,7 @@ func (m *Manager) handleLogin(c *gin.Context) {
 		Name: csrfCookie, Value: csrf, Path: "/", Expires: s.ExpiresAt,
 		SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
-	c.JSON(http.StatusOK, gin.H{"token": s.Token, "expires_at": s.ExpiresAt, "user": s.User, "csrf_token": csrf})
+	c.JSON(status, gin.H{"token": s.Token, "expires_at": s.ExpiresAt, "user": s.User, "csrf_token": csrf})
 }
 
 func (m *Manager) handleLogout(c *gin.Context) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -260,6 +261,14 @@ func TestVersionsRollbackAndDelete(t *testing.T) {
 	if st := e.do(tok, "GET", "/scripts/"+d.ID+"/versions/1", nil, &v); st != 200 || v.Source == nil || *v.Source != "one" || v.Current {
 		t.Fatalf("version 1: %d %+v", st, v)
 	}
+	// Versions are immutable, down to the database.
+	if _, err := e.m.pool.Exec(context.Background(), `UPDATE script_versions SET source = 'changed' WHERE script_id = $1 AND version = 1`, d.ID); err == nil ||
+		!strings.Contains(err.Error(), "immutable") {
+		t.Fatalf("updating a stored version: %v, want refused", err)
+	}
+	if _, err := e.m.pool.Exec(context.Background(), `UPDATE script_versions SET author_id = NULL, message = 'x' WHERE script_id = $1 AND version = 1`, d.ID); err == nil {
+		t.Fatal("a change beside the author's removal was let through")
+	}
 	for _, p := range []string{"/versions/9", "/versions/zero", "/versions/-1"} {
 		if st := e.do(tok, "GET", "/scripts/"+d.ID+p, nil, nil); st != 404 {
 			t.Fatalf("%s: %d", p, st)
@@ -461,8 +470,23 @@ func TestCookieAuthAndCSRF(t *testing.T) {
 			session = c
 		}
 	}
-	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || login.CSRFToken == "" {
-		t.Fatalf("session cookie %+v, csrf %q", session, login.CSRFToken)
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure || login.CSRFToken == "" {
+		t.Fatalf("session cookie over HTTP %+v, csrf %q", session, login.CSRFToken)
+	}
+	// Over HTTPS both cookies are Secure.
+	tlsReq := httptest.NewRequest("POST", "https://picloud.test"+APIPrefix+"/auth/login",
+		strings.NewReader(`{"username": "owner", "password": "`+testPassword+`"}`))
+	tlsReq.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.m.Handler().ServeHTTP(rec, tlsReq)
+	if cs := rec.Result().Cookies(); rec.Code != 200 || len(cs) != 2 {
+		t.Fatalf("login over HTTPS: %d, cookies %v", rec.Code, cs)
+	} else {
+		for _, c := range cs {
+			if !c.Secure || c.SameSite != http.SameSiteStrictMode || c.HttpOnly != (c.Name == sessionCookie) {
+				t.Errorf("cookie over HTTPS: %+v", c)
+			}
+		}
 	}
 	req := func(method, path string, body any, hdr map[string]string) int {
 		r := e.request("", method, path, body)
@@ -611,5 +635,88 @@ func TestErrorEnvelopeEverywhere(t *testing.T) {
 	}
 	if st, _ := e.send(req, &me); st != 200 || me.CSRFToken != csrfToken(tok) || me.Auth != "session" {
 		t.Fatalf("me via cookie: %d %+v", st, me)
+	}
+}
+
+func TestAppMembers(t *testing.T) {
+	e := newAPIEnv(t)
+	owner := e.login("owner")
+	e.app("team")
+	e.deploy("team", "s")
+	e.user("carol", RoleMember)
+	carol := e.login("carol")
+	// Not a member: the app is invisible.
+	if st := e.do(carol, "GET", "/apps/team", nil, nil); st != 404 {
+		t.Fatalf("non-member sees the app: %d", st)
+	}
+	for _, tc := range []struct {
+		name, path string
+		body       any
+		status     int
+		code       string
+	}{
+		{"bad role", "/apps/team/members/carol", map[string]string{"role": "owner"}, 422, "invalid_role"},
+		{"no role", "/apps/team/members/carol", map[string]string{}, 422, "invalid_role"},
+		{"unknown user", "/apps/team/members/nobody", map[string]string{"role": "viewer"}, 404, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if st, eb := e.fail(owner, "PUT", tc.path, tc.body); st != tc.status || eb.Error.Code != tc.code {
+				t.Fatalf("%d %+v, want %d %s", st, eb, tc.status, tc.code)
+			}
+		})
+	}
+	var mb Member
+	if st := e.do(owner, "PUT", "/apps/team/members/carol", map[string]string{"role": "viewer"}, &mb); st != 200 || mb.Role != "viewer" || mb.Username != "carol" {
+		t.Fatalf("set viewer: %d %+v", st, mb)
+	}
+	// Roles take effect on the next request of an existing session.
+	if st := e.do(carol, "GET", "/scripts?app=team", nil, nil); st != 200 {
+		t.Fatalf("viewer reads scripts: %d", st)
+	}
+	if st := e.do(carol, "POST", "/scripts", map[string]string{"app": "team", "name": "s", "source": "x"}, nil); st != 403 {
+		t.Fatalf("viewer deploys: %d", st)
+	}
+	if st := e.do(owner, "PUT", "/apps/team/members/"+e.users["carol"].ID, map[string]string{"role": "editor"}, &mb); st != 200 || mb.Role != "editor" {
+		t.Fatalf("set editor by id: %d %+v", st, mb)
+	}
+	if st := e.do(carol, "POST", "/scripts", map[string]string{"app": "team", "name": "s", "source": "x"}, nil); st != 200 {
+		t.Fatalf("editor deploys: %d", st)
+	}
+	if st := e.do(carol, "PUT", "/apps/team/members/carol", map[string]string{"role": "app_admin"}, nil); st != 403 {
+		t.Fatalf("editor promotes itself: %d", st)
+	}
+	var list struct{ Members []Member }
+	if st := e.do(carol, "GET", "/apps/team/members", nil, &list); st != 200 || len(list.Members) != 1 || list.Members[0].Role != "editor" {
+		t.Fatalf("members: %d %+v", st, list)
+	}
+	if st := e.do(owner, "DELETE", "/apps/team/members/carol", nil, nil); st != 204 {
+		t.Fatalf("remove: %d", st)
+	}
+	if st := e.do(owner, "DELETE", "/apps/team/members/carol", nil, nil); st != 404 {
+		t.Fatalf("remove again: %d", st)
+	}
+	if st := e.do(carol, "GET", "/apps/team", nil, nil); st != 404 {
+		t.Fatalf("removed member sees the app: %d", st)
+	}
+}
+
+// TestDeleteAuthorKeepsVersions: deleting a user who deployed leaves its
+// versions, unchanged but for the author, despite versions being
+// immutable.
+func TestDeleteAuthorKeepsVersions(t *testing.T) {
+	e := newAPIEnv(t)
+	owner := e.login("owner")
+	e.app("auth")
+	e.user("dev", RoleAdmin)
+	var d Deployed
+	if st := e.do(e.login("dev"), "POST", "/scripts", map[string]string{"app": "auth", "name": "s", "source": "one", "message": "by dev"}, &d); st != 201 {
+		t.Fatalf("deploy: %d", st)
+	}
+	if st := e.do(owner, "DELETE", "/users/dev", nil, nil); st != 204 {
+		t.Fatalf("delete author: %d", st)
+	}
+	var v Version
+	if st := e.do(owner, "GET", "/scripts/"+d.ID+"/versions/1", nil, &v); st != 200 || v.Author != "" || v.Message != "by dev" || *v.Source != "one" {
+		t.Fatalf("version after its author's deletion: %d %+v", st, v)
 	}
 }

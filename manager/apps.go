@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,9 +34,9 @@ func (m *Manager) CreateApp(ctx context.Context, slug, name string) (App, error)
 	}
 	var a App
 	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx,
-			`INSERT INTO apps (slug, name) VALUES ($1, $2) RETURNING id, slug, name, created_at`, slug, name).
-			Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+		var err error
+		a, err = scanApp(tx.QueryRow(ctx,
+			`INSERT INTO apps AS a (slug, name) VALUES ($1, $2) RETURNING `+appColumns, slug, name))
 		if err != nil {
 			return err
 		}
@@ -55,14 +56,11 @@ func (m *Manager) CreateApp(ctx context.Context, slug, name string) (App, error)
 
 // Apps lists every app.
 func (m *Manager) Apps(ctx context.Context) ([]App, error) {
-	rows, err := m.pool.Query(ctx, `SELECT id, slug, name, created_at FROM apps ORDER BY slug`)
+	rows, err := m.pool.Query(ctx, `SELECT `+appColumns+` FROM apps a ORDER BY a.slug`)
 	if err != nil {
 		return nil, fmt.Errorf("listing apps: %w", err)
 	}
-	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (App, error) {
-		var a App
-		return a, r.Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
-	})
+	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (App, error) { return scanApp(r) })
 	if err != nil {
 		return nil, fmt.Errorf("listing apps: %w", err)
 	}
@@ -76,8 +74,51 @@ func (m *Manager) App(ctx context.Context, ref string) (App, error) {
 
 // AppUpdate changes an app; nil fields stay as they are.
 type AppUpdate struct {
-	Slug *string
-	Name *string
+	Slug      *string
+	Name      *string
+	Retention RetentionUpdate
+}
+
+// RetentionUpdate changes an app's log retention: nil fields stay as they
+// are, a zero value goes back to the node's bound.
+type RetentionUpdate struct {
+	Executions *int
+	Lines      *int
+	Age        *time.Duration
+}
+
+// validate refuses negative values and values above the node's bounds: an
+// app may keep less than the node allows, never more.
+func (r RetentionUpdate) validate(node LogConfig) error {
+	check := func(field string, v *int64, max int64, maxText string) error {
+		if v == nil || (*v >= 0 && *v <= max) {
+			return nil
+		}
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_retention",
+			Message: fmt.Sprintf("log_retention.%s must be from 1 to the node's bound %s (null: the node's bound)", field, maxText),
+			Details: map[string]any{"field": field, "max": maxText}}
+	}
+	i64 := func(p *int) *int64 {
+		if p == nil {
+			return nil
+		}
+		v := int64(*p)
+		return &v
+	}
+	if err := check("executions", i64(r.Executions), int64(node.RetainExecutions), fmt.Sprint(node.RetainExecutions)); err != nil {
+		return err
+	}
+	if err := check("lines", i64(r.Lines), int64(node.RetainLines), fmt.Sprint(node.RetainLines)); err != nil {
+		return err
+	}
+	if r.Age != nil {
+		secs := int64(*r.Age / time.Second)
+		if *r.Age > 0 && secs == 0 {
+			secs = -1 // under a second: refused
+		}
+		return check("age", &secs, int64(node.RetainAge/time.Second), formatAge(node.RetainAge))
+	}
+	return nil
 }
 
 // UpdateApp renames an app. The old slug is kept in the slug history, so it
@@ -91,6 +132,14 @@ func (m *Manager) UpdateApp(ctx context.Context, id string, up AppUpdate) (App, 
 	if up.Name != nil && (*up.Name == "" || len(*up.Name) > 200) {
 		return App{}, invalid("invalid_name", "an app name must have 1 to 200 characters")
 	}
+	if err := up.Retention.validate(m.logs.cfg); err != nil {
+		return App{}, err
+	}
+	var ageSecs *int64
+	if up.Retention.Age != nil {
+		v := int64(*up.Retention.Age / time.Second)
+		ageSecs = &v
+	}
 	var a App
 	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		var old string
@@ -100,10 +149,15 @@ func (m *Manager) UpdateApp(ctx context.Context, id string, up AppUpdate) (App, 
 			}
 			return err
 		}
-		err := tx.QueryRow(ctx, `
-			UPDATE apps SET slug = coalesce($2, slug), name = coalesce($3, name), updated_at = now()
-			WHERE id = $1 RETURNING id, slug, name, created_at`, id, up.Slug, up.Name).
-			Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+		// A retention value of 0 stores NULL: the node's bound.
+		var err error
+		a, err = scanApp(tx.QueryRow(ctx, `
+			UPDATE apps AS a SET slug = coalesce($2, slug), name = coalesce($3, name),
+				log_retain_executions = CASE WHEN $4::integer IS NULL THEN log_retain_executions ELSE nullif($4::integer, 0) END,
+				log_retain_lines = CASE WHEN $5::integer IS NULL THEN log_retain_lines ELSE nullif($5::integer, 0) END,
+				log_retain_age_seconds = CASE WHEN $6::bigint IS NULL THEN log_retain_age_seconds ELSE nullif($6::bigint, 0) END,
+				updated_at = now()
+			WHERE a.id = $1 RETURNING `+appColumns, id, up.Slug, up.Name, up.Retention.Executions, up.Retention.Lines, ageSecs))
 		if err != nil {
 			return err
 		}

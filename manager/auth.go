@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Sentinel errors of authentication.
@@ -73,12 +74,22 @@ func (m *Manager) Login(ctx context.Context, username, password string) (Session
 	if !ok || !u.Active {
 		return Session{}, ErrBadCredentials
 	}
+	return m.openSession(ctx, m.pool, u)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// openSession stores a new session of u through q.
+func (m *Manager) openSession(ctx context.Context, q execer, u User) (Session, error) {
 	token, err := newToken()
 	if err != nil {
 		return Session{}, err
 	}
 	expires := m.now().Add(m.sessionTTL)
-	if _, err := m.pool.Exec(ctx,
+	if _, err := q.Exec(ctx,
 		`INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
 		hashToken(token), u.ID, expires); err != nil {
 		return Session{}, fmt.Errorf("storing session: %w", err)

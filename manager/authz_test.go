@@ -71,6 +71,10 @@ func endpoints() map[string]endpoint {
 		"GET /openapi.json": {clsPublic, 200, false, static("/openapi.json", nil)},
 		"POST /auth/login": {clsPublic, 200, false, static("/auth/login",
 			map[string]string{"username": "owner", "password": testPassword})},
+		// An owner exists in the fixture: setup is over for everyone.
+		"GET /setup": {clsPublic, 200, false, static("/setup", nil)},
+		"POST /setup": {clsPublic, 409, false, static("/setup",
+			map[string]string{"token": "x", "username": "someone", "password": testPassword})},
 		"POST /auth/logout": {clsAuthed, 204, false, static("/auth/logout", nil)},
 		"GET /auth/me":      {clsAuthed, 200, false, static("/auth/me", nil)},
 		"POST /auth/password": {clsAccount, 204, false, func(rc *reqCtx) (string, any) {
@@ -187,6 +191,16 @@ func endpoints() map[string]endpoint {
 			}
 			return "/apps/" + rc.app.Slug + "/kv/store/values/" + key, nil
 		}},
+		"PUT /apps/:app/kv/:namespace/bulk": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return "/apps/" + rc.app.Slug + "/kv/store/bulk", []KVBulkEntry{{Key: fmt.Sprintf("b%d", rc.e.seq()), Value: "v"}}
+		}},
+		"POST /apps/:app/kv/:namespace/bulk/delete": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return "/apps/" + rc.app.Slug + "/kv/store/bulk/delete", []string{"gone"}
+		}},
+		// Metrics read the execution log: logs:read, which every role and
+		// scope granting script:read grants too.
+		"GET /metrics": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/metrics?app=" + rc.app.Slug, nil }},
+
 		"GET /apps/:app/secrets": {clsScriptRead, 200, false, appPath("/secrets")},
 		"PUT /apps/:app/secrets/:name": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
 			return fmt.Sprintf("/apps/%s/secrets/S%d", rc.app.Slug, rc.e.seq()), map[string]string{"value": "shh"}

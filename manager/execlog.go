@@ -462,6 +462,8 @@ func truncate(s string, n int) string {
 func durationMS(us int64) float64 { return float64(us) / 1000 }
 
 // purgeLogs applies retention: age first, then the per-app row bounds.
+// An app's own bounds (apps.log_retain_*) apply where lower than the
+// node's.
 func (m *Manager) purgeLogs(ctx context.Context) {
 	cfg := m.logs.cfg
 	start := time.Now()
@@ -472,12 +474,17 @@ func (m *Manager) purgeLogs(ctx context.Context) {
 		arg  any
 	}{
 		{"age", `DELETE FROM executions WHERE started_at < now() - make_interval(secs => $1)`, cfg.RetainAge.Seconds()},
+		{"app age", `DELETE FROM executions e USING apps a
+			WHERE a.log_retain_age_seconds < $1 AND e.app_id = a.id
+			AND e.started_at < now() - make_interval(secs => a.log_retain_age_seconds)`, int64(cfg.RetainAge.Seconds())},
 		{"executions", `DELETE FROM executions e USING (
-			SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM executions) r
-			WHERE r.n > $1) old WHERE e.id = old.id`, cfg.RetainExecutions},
+			SELECT r.id FROM (SELECT id, app_id, row_number() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM executions) r
+			JOIN apps a ON a.id = r.app_id
+			WHERE r.n > least(coalesce(a.log_retain_executions, $1), $1)) old WHERE e.id = old.id`, cfg.RetainExecutions},
 		{"lines", `DELETE FROM execution_logs l USING (
-			SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM execution_logs) r
-			WHERE r.n > $1) old WHERE l.id = old.id`, cfg.RetainLines},
+			SELECT r.id FROM (SELECT id, app_id, row_number() OVER (PARTITION BY app_id ORDER BY id DESC) AS n FROM execution_logs) r
+			JOIN apps a ON a.id = r.app_id
+			WHERE r.n > least(coalesce(a.log_retain_lines, $1), $1)) old WHERE l.id = old.id`, cfg.RetainLines},
 	} {
 		tag, err := m.pool.Exec(ctx, q.sql, q.arg)
 		if err != nil {

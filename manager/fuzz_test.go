@@ -70,6 +70,7 @@ func FuzzAdminAPIBodies(f *testing.F) {
 		`{"app":"default","script":"hello","path":"/api/x"}`, `{"app":"default","script":"hello","path":"/:a/:b*"}`,
 		`{"host":"localhost","path":"/"}`, `{"scopes":["instance:*"],"app":"default"}`,
 		`{"username":"u","password":"p"}`, `{"slug":"UPPER"}`, `{"pattern":"{x.example.com"}`, `{}`, `{"value":"s"}`, "raw \x00\xff bytes",
+		`{"log_retention":{"executions":1,"age":"1s"}}`, `{"log_retention":{"age":null,"lines":-1}}`, `{"limits":{"cpu_time_ms":1e99}}`,
 	} {
 		f.Add(uint8(i), []byte(s))
 	}

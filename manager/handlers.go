@@ -3,6 +3,7 @@ package manager
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,18 +63,77 @@ func (m *Manager) handleUpdateApp(c *gin.Context) error {
 		return err
 	}
 	var in struct {
-		Slug *string `json:"slug"`
-		Name *string `json:"name"`
+		Slug         *string         `json:"slug"`
+		Name         *string         `json:"name"`
+		LogRetention json.RawMessage `json:"log_retention"`
 	}
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	a, err = m.UpdateApp(c.Request.Context(), a.ID, AppUpdate{Slug: in.Slug, Name: in.Name})
+	ret, err := retentionUpdate(in.LogRetention)
+	if err != nil {
+		return err
+	}
+	a, err = m.UpdateApp(c.Request.Context(), a.ID, AppUpdate{Slug: in.Slug, Name: in.Name, Retention: ret})
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, a)
 	return nil
+}
+
+// retentionUpdate reads a PATCH's log_retention: a field left out stays,
+// null goes back to the node's bound, a value sets the app's own bound.
+func retentionUpdate(raw json.RawMessage) (RetentionUpdate, error) {
+	var up RetentionUpdate
+	if len(raw) == 0 || string(raw) == "null" {
+		return up, nil
+	}
+	var in struct {
+		Executions json.RawMessage `json:"executions"`
+		Lines      json.RawMessage `json:"lines"`
+		Age        json.RawMessage `json:"age"`
+	}
+	if err := decodeJSON(raw, &in); err != nil {
+		return up, err
+	}
+	bad := func(field, want string) error {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_retention",
+			Message: fmt.Sprintf("log_retention.%s must be %s, or null for the node's bound", field, want), Details: map[string]any{"field": field}}
+	}
+	count := func(field string, raw json.RawMessage) (*int, error) {
+		if raw == nil {
+			return nil, nil
+		}
+		n := 0
+		if string(raw) != "null" {
+			if err := json.Unmarshal(raw, &n); err != nil || n < 1 {
+				return nil, bad(field, "a positive whole number")
+			}
+		}
+		return &n, nil
+	}
+	var err error
+	if up.Executions, err = count("executions", in.Executions); err != nil {
+		return up, err
+	}
+	if up.Lines, err = count("lines", in.Lines); err != nil {
+		return up, err
+	}
+	if in.Age != nil {
+		var d time.Duration
+		if string(in.Age) != "null" {
+			var s string
+			if json.Unmarshal(in.Age, &s) != nil {
+				return up, bad("age", `a duration such as "72h"`)
+			}
+			if d, err = time.ParseDuration(s); err != nil || d < time.Second {
+				return up, bad("age", `a duration of at least 1s such as "72h"`)
+			}
+		}
+		up.Age = &d
+	}
+	return up, nil
 }
 
 func (m *Manager) handleDeleteApp(c *gin.Context) error {

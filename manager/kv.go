@@ -120,45 +120,128 @@ func (m *Manager) KVPut(ctx context.Context, appID, namespace, key string, value
 	if err := validateNamespace(namespace); err != nil {
 		return err
 	}
-	if err := ValidateKVKey(key); err != nil {
+	row, err := m.kvRow(key, value, opts)
+	if err != nil {
 		return err
 	}
-	if len(value) > KVMaxValueBytes {
-		return kvInvalid("Value length of %d exceeds limit of %d.", len(value), KVMaxValueBytes)
+	if _, err := m.pool.Exec(ctx, kvUpsert, appID, namespace, row.key, row.value, row.metadata, row.expiresAt); err != nil {
+		return fmt.Errorf("kv put: %w", err)
 	}
-	var meta any
+	return nil
+}
+
+const kvUpsert = `
+	INSERT INTO kv_entries (app_id, namespace, key, value, metadata, expires_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5::jsonb, $6, now())
+	ON CONFLICT (app_id, namespace, key) DO UPDATE
+	SET value = EXCLUDED.value, metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at, updated_at = now()`
+
+// kvRow is a validated write, ready for kvUpsert.
+type kvRow struct {
+	key       string
+	value     []byte
+	metadata  any // string holding JSON, or nil
+	expiresAt any // time.Time, or nil
+}
+
+// kvRow applies Workers' rules to one write.
+func (m *Manager) kvRow(key string, value []byte, opts KVPutOptions) (kvRow, error) {
+	if err := ValidateKVKey(key); err != nil {
+		return kvRow{}, err
+	}
+	if len(value) > KVMaxValueBytes {
+		return kvRow{}, kvInvalid("Value length of %d exceeds limit of %d.", len(value), KVMaxValueBytes)
+	}
+	row := kvRow{key: key, value: value}
 	if len(opts.Metadata) > 0 && string(opts.Metadata) != "null" {
 		if len(opts.Metadata) > KVMaxMetadataBytes {
-			return kvInvalid("Metadata length of %d exceeds limit of %d.", len(opts.Metadata), KVMaxMetadataBytes)
+			return kvRow{}, kvInvalid("Metadata length of %d exceeds limit of %d.", len(opts.Metadata), KVMaxMetadataBytes)
 		}
 		if !json.Valid(opts.Metadata) {
-			return kvInvalid("Metadata must be JSON-serializable.")
+			return kvRow{}, kvInvalid("Metadata must be JSON-serializable.")
 		}
-		meta = string(opts.Metadata)
+		row.metadata = string(opts.Metadata)
 	}
 	now := m.now()
-	var exp any
 	switch {
 	case opts.Expiration != 0:
 		t := time.Unix(opts.Expiration, 0)
 		if t.Before(now.Add(KVMinTTL)) {
-			return kvInvalid("Invalid expiration of %d. Expiration times must be at least %d seconds in the future.", opts.Expiration, int(KVMinTTL.Seconds()))
+			return kvRow{}, kvInvalid("Invalid expiration of %d. Expiration times must be at least %d seconds in the future.", opts.Expiration, int(KVMinTTL.Seconds()))
 		}
-		exp = t
+		row.expiresAt = t
 	case opts.ExpirationTTL != 0:
 		if opts.ExpirationTTL < int64(KVMinTTL.Seconds()) {
-			return kvInvalid("Invalid expiration_ttl of %d. Expiration TTL must be at least %d.", opts.ExpirationTTL, int(KVMinTTL.Seconds()))
+			return kvRow{}, kvInvalid("Invalid expiration_ttl of %d. Expiration TTL must be at least %d.", opts.ExpirationTTL, int(KVMinTTL.Seconds()))
 		}
-		exp = now.Add(time.Duration(opts.ExpirationTTL) * time.Second)
+		row.expiresAt = now.Add(time.Duration(opts.ExpirationTTL) * time.Second)
 	}
-	_, err := m.pool.Exec(ctx, `
-		INSERT INTO kv_entries (app_id, namespace, key, value, metadata, expires_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5::jsonb, $6, now())
-		ON CONFLICT (app_id, namespace, key) DO UPDATE
-		SET value = EXCLUDED.value, metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at, updated_at = now()`,
-		appID, namespace, key, value, meta, exp)
+	return row, nil
+}
+
+// KVMaxBulk is how many pairs one bulk call may carry, as in Cloudflare's API.
+const KVMaxBulk = 10000
+
+// KVBulkEntry is one pair of a bulk write, in the shape of Cloudflare's
+// bulk API and `wrangler kv bulk put` files.
+type KVBulkEntry struct {
+	Key           string          `json:"key"`
+	Value         string          `json:"value"`
+	Base64        bool            `json:"base64,omitempty"`
+	Expiration    int64           `json:"expiration,omitempty"`
+	ExpirationTTL int64           `json:"expiration_ttl,omitempty"`
+	Metadata      json.RawMessage `json:"metadata,omitempty"`
+}
+
+// KVBulkPut writes every pair in one transaction: all of them, or none
+// when any is refused (the error names the first refused pair).
+func (m *Manager) KVBulkPut(ctx context.Context, appID, namespace string, entries []KVBulkEntry) error {
+	if err := validateNamespace(namespace); err != nil {
+		return err
+	}
+	if len(entries) > KVMaxBulk {
+		return kvInvalid("A bulk write takes at most %d pairs, not %d.", KVMaxBulk, len(entries))
+	}
+	batch := &pgx.Batch{}
+	for i, e := range entries {
+		value := []byte(e.Value)
+		if e.Base64 {
+			var err error
+			if value, err = base64.StdEncoding.DecodeString(e.Value); err != nil {
+				return kvInvalid("pair %d (%q): value is not valid base64.", i, e.Key)
+			}
+		}
+		row, err := m.kvRow(e.Key, value, KVPutOptions{Expiration: e.Expiration, ExpirationTTL: e.ExpirationTTL, Metadata: e.Metadata})
+		if err != nil {
+			return fmt.Errorf("pair %d (%q): %w", i, e.Key, err)
+		}
+		batch.Queue(kvUpsert, appID, namespace, row.key, row.value, row.metadata, row.expiresAt)
+	}
+	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, batch).Close()
+	})
 	if err != nil {
-		return fmt.Errorf("kv put: %w", err)
+		return fmt.Errorf("kv bulk put: %w", err)
+	}
+	return nil
+}
+
+// KVBulkDelete removes every listed key; missing keys are not an error.
+func (m *Manager) KVBulkDelete(ctx context.Context, appID, namespace string, keys []string) error {
+	if err := validateNamespace(namespace); err != nil {
+		return err
+	}
+	if len(keys) > KVMaxBulk {
+		return kvInvalid("A bulk delete takes at most %d keys, not %d.", KVMaxBulk, len(keys))
+	}
+	for i, k := range keys {
+		if err := ValidateKVKey(k); err != nil {
+			return fmt.Errorf("key %d (%q): %w", i, k, err)
+		}
+	}
+	if _, err := m.pool.Exec(ctx, `DELETE FROM kv_entries WHERE app_id = $1 AND namespace = $2 AND key = ANY($3)`,
+		appID, namespace, keys); err != nil {
+		return fmt.Errorf("kv bulk delete: %w", err)
 	}
 	return nil
 }

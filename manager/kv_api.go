@@ -59,6 +59,8 @@ func (m *Manager) registerKVRoutes(g gin.IRoutes) {
 	g.GET("/apps/:app/kv/:namespace/values/*key", m.h(m.handleKVGet))
 	g.PUT("/apps/:app/kv/:namespace/values/*key", m.h(m.handleKVPut))
 	g.DELETE("/apps/:app/kv/:namespace/values/*key", m.h(m.handleKVDelete))
+	g.PUT("/apps/:app/kv/:namespace/bulk", m.h(m.handleKVBulkPut))
+	g.POST("/apps/:app/kv/:namespace/bulk/delete", m.h(m.handleKVBulkDelete))
 	g.GET("/apps/:app/secrets", m.h(m.handleListSecrets))
 	g.PUT("/apps/:app/secrets/:name", m.h(m.handlePutSecret))
 	g.DELETE("/apps/:app/secrets/:name", m.h(m.handleDeleteSecret))
@@ -67,7 +69,7 @@ func (m *Manager) registerKVRoutes(g gin.IRoutes) {
 // kvError turns a refused KV argument into a 422 carrying Workers' message.
 func kvError(err error) error {
 	if errors.Is(err, ErrKVInvalid) {
-		return invalid("invalid_kv", "%s", strings.TrimPrefix(err.Error(), ErrKVInvalid.Error()+": "))
+		return invalid("invalid_kv", "%s", strings.Replace(err.Error(), ErrKVInvalid.Error()+": ", "", 1))
 	}
 	return err
 }
@@ -172,6 +174,56 @@ func (m *Manager) handleKVDelete(c *gin.Context) error {
 		return kvError(err)
 	}
 	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// kvBulkMaxBody bounds a bulk call's JSON; smaller than 10,000 values of
+// the largest size, so a Pi never holds gigabytes of one request.
+const kvBulkMaxBody = 64 << 20
+
+// bindBulk decodes a bulk call's JSON array into dst.
+func bindBulk(c *gin.Context, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, kvBulkMaxBody))
+	if err := dec.Decode(dst); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Message: fmt.Sprintf("a bulk call's body is limited to %d bytes", kvBulkMaxBody)}
+		}
+		return &Error{Status: http.StatusBadRequest, Code: "bad_body", Message: "the body must be a JSON array: " + err.Error()}
+	}
+	return nil
+}
+
+func (m *Manager) handleKVBulkPut(c *gin.Context) error {
+	app, err := m.pathApp(c, CapScriptWrite)
+	if err != nil {
+		return err
+	}
+	var entries []KVBulkEntry
+	if err := bindBulk(c, &entries); err != nil {
+		return err
+	}
+	if err := m.KVBulkPut(c.Request.Context(), app.ID, c.Param("namespace"), entries); err != nil {
+		return kvError(err)
+	}
+	c.JSON(http.StatusOK, gin.H{"written": len(entries)})
+	return nil
+}
+
+func (m *Manager) handleKVBulkDelete(c *gin.Context) error {
+	app, err := m.pathApp(c, CapScriptWrite)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	if err := bindBulk(c, &keys); err != nil {
+		return err
+	}
+	if err := m.KVBulkDelete(c.Request.Context(), app.ID, c.Param("namespace"), keys); err != nil {
+		return kvError(err)
+	}
+	c.JSON(http.StatusOK, gin.H{"deleted": len(keys)})
 	return nil
 }
 

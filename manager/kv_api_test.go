@@ -291,3 +291,72 @@ func TestPurgeExpiredKVLoop(t *testing.T) {
 		t.Fatal("loop did not stop with its context")
 	}
 }
+
+// TestKVBulk: a bulk write is all or nothing, carries binary values,
+// metadata and expirations, and a bulk delete removes exactly its keys.
+func TestKVBulk(t *testing.T) {
+	e := newAPIEnv(t)
+	tok := e.login("owner")
+	a := e.app("bulkapp")
+	base := "/apps/" + a.Slug + "/kv/store"
+	ctx := context.Background()
+
+	var written struct{ Written int }
+	entries := []KVBulkEntry{
+		{Key: "a", Value: "alpha", Metadata: []byte(`{"n":1}`)},
+		{Key: "bin", Value: "AAH/", Base64: true},
+		{Key: "ttl", Value: "t", ExpirationTTL: 300},
+	}
+	if st := e.do(tok, "PUT", base+"/bulk", entries, &written); st != 200 || written.Written != 3 {
+		t.Fatalf("bulk put: %d %+v", st, written)
+	}
+	for key, want := range map[string]string{"a": "alpha", "bin": "\x00\x01\xff", "ttl": "t"} {
+		got, ok, err := e.m.KVGet(ctx, a.ID, "store", key)
+		if err != nil || !ok || string(got.Value) != want {
+			t.Errorf("%s = %q %v %v, want %q", key, got.Value, ok, err, want)
+		}
+		if key == "a" && !strings.Contains(string(got.Metadata), `"n"`) || key == "ttl" && got.Expiration.IsZero() {
+			t.Errorf("%s lost its metadata or expiration: %+v", key, got)
+		}
+	}
+
+	// One refused pair writes nothing, and the error names it.
+	refused := []struct {
+		name    string
+		entries []KVBulkEntry
+		want    string
+	}{
+		{"illegal key", []KVBulkEntry{{Key: "new1", Value: "x"}, {Key: "..", Value: "x"}}, `pair 1 ("..")`},
+		{"bad base64", []KVBulkEntry{{Key: "new1", Value: "x"}, {Key: "b", Value: "!!", Base64: true}}, "not valid base64"},
+		{"short ttl", []KVBulkEntry{{Key: "new1", Value: "x", ExpirationTTL: 5}}, "Expiration TTL must be at least 60"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := e.fail(tok, "PUT", base+"/bulk", tc.entries)
+			if st != 422 || b.Error.Code != "invalid_kv" || !strings.Contains(b.Error.Message, tc.want) {
+				t.Errorf("%d %+v, want 422 with %q", st, b, tc.want)
+			}
+			if _, ok, _ := e.m.KVGet(ctx, a.ID, "store", "new1"); ok {
+				t.Error("a refused bulk write stored a pair")
+			}
+		})
+	}
+	if st, b := e.fail(tok, "PUT", base+"/bulk", map[string]string{"not": "an array"}); st != 400 || b.Error.Code != "bad_body" {
+		t.Errorf("object body: %d %+v, want 400", st, b)
+	}
+	if st, b := e.fail(tok, "PUT", base+"/bulk", make([]KVBulkEntry, KVMaxBulk+1)); st != 422 || !strings.Contains(b.Error.Message, "at most 10000") {
+		t.Errorf("too many pairs: %d %+v", st, b)
+	}
+
+	var deleted struct{ Deleted int }
+	if st := e.do(tok, "POST", base+"/bulk/delete", []string{"a", "bin", "never-there"}, &deleted); st != 200 || deleted.Deleted != 3 {
+		t.Fatalf("bulk delete: %d %+v", st, deleted)
+	}
+	list, err := e.m.KVListKeys(ctx, a.ID, "store", KVListOptions{})
+	if err != nil || len(list.Keys) != 1 || list.Keys[0].Name != "ttl" {
+		t.Errorf("after bulk delete: %+v %v", list, err)
+	}
+	if st, b := e.fail(tok, "POST", base+"/bulk/delete", []string{"ok", ""}); st != 422 || !strings.Contains(b.Error.Message, "key 1") {
+		t.Errorf("empty key in bulk delete: %d %+v", st, b)
+	}
+}

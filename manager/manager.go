@@ -51,6 +51,8 @@ type Config struct {
 	// LimitCeilings bound per-script sandbox overrides; zero means
 	// limits.Ceilings.
 	LimitCeilings limits.Limits
+	// NodeStats, if set, adds this node's live numbers to GET /metrics.
+	NodeStats NodeStatsSource
 }
 
 // Manager is the control plane. It owns the Postgres pool.
@@ -62,9 +64,12 @@ type Manager struct {
 	secretKey  []byte
 	now        func() time.Time
 	limiter    *loginLimiter
-	argon      argonCost
-	logs       *execLog
-	ceilings   limits.Limits
+	// setupLimiter throttles wrong setup tokens per client address.
+	setupLimiter *loginLimiter
+	argon        argonCost
+	logs         *execLog
+	ceilings     limits.Limits
+	nodeStats    NodeStatsSource
 }
 
 // Open connects to Postgres and applies pending migrations.
@@ -116,8 +121,9 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.LimitCeilings = limits.Ceilings
 	}
 	return &Manager{ceilings: cfg.LimitCeilings, pool: pool, compiler: cfg.Compiler, log: log, sessionTTL: cfg.SessionTTL, secretKey: cfg.SecretKey, now: time.Now, argon: defaultArgonCost,
-		limiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
-		logs:    newExecLog(cfg.Logs)}, nil
+		limiter:      newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress),
+		setupLimiter: newLoginLimiter(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAccount),
+		logs:         newExecLog(cfg.Logs), nodeStats: cfg.NodeStats}, nil
 }
 
 // Close releases the connection pool.

@@ -247,6 +247,10 @@ func TestPasswordHashRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// argon2id at OWASP's baseline, in PHC format.
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q is not argon2id m=19456 t=2 p=1", h)
+	}
 	for _, tc := range []struct {
 		pw   string
 		want bool

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -75,5 +76,62 @@ func TestOpenAPIServed(t *testing.T) {
 	var doc openAPIDoc
 	if st := e.do("", "GET", "/openapi.json", nil, &doc); st != 200 || len(doc.Paths) == 0 {
 		t.Fatalf("GET openapi.json = %d with %d paths", st, len(doc.Paths))
+	}
+}
+
+// jsonFields lists the JSON names of a struct's fields, embedded structs
+// flattened, as encoding/json does.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case f.Anonymous && name == "":
+			out = append(out, jsonFields(f.Type)...)
+		case name == "":
+			out = append(out, f.Name)
+		default:
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOpenAPISchemasMatchTypes: every documented answer schema names
+// exactly the fields its Go type encodes, so a field added to a type
+// cannot be left out of the document.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{
+		"App": App{}, "Domain": Domain{}, "Member": Member{}, "Script": Script{}, "Deployed": Deployed{},
+		"Version": Version{}, "Route": Route{}, "RouteMatch": RouteMatch{}, "User": User{}, "APIKey": APIKey{},
+		"Execution": Execution{}, "LogEntry": LogEntry{},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, ok := doc.Components.Schemas[name]
+			if !ok {
+				t.Fatalf("no schema %s", name)
+			}
+			var got []string
+			for p := range s.Properties {
+				got = append(got, p)
+			}
+			slices.Sort(got)
+			if want := jsonFields(reflect.TypeOf(v)); !slices.Equal(got, want) {
+				t.Errorf("schema %s has %v, the type encodes %v", name, got, want)
+			}
+		})
 	}
 }

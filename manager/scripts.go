@@ -29,10 +29,47 @@ var (
 
 // App is a tenant: the unit of isolation for scripts and their data.
 type App struct {
-	ID        string    `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID           string       `json:"id"`
+	Slug         string       `json:"slug"`
+	Name         string       `json:"name"`
+	CreatedAt    time.Time    `json:"created_at"`
+	LogRetention LogRetention `json:"log_retention"`
+}
+
+// LogRetention is an app's own bounds on its execution log; nil fields take
+// the node's bounds, and no field may exceed them.
+type LogRetention struct {
+	Executions *int    `json:"executions"`
+	Lines      *int    `json:"lines"`
+	Age        *string `json:"age"` // a Go duration, e.g. "72h"
+}
+
+// appColumns are the columns scanApp reads, for an apps table aliased a.
+const appColumns = `a.id, a.slug, a.name, a.created_at, a.log_retain_executions, a.log_retain_lines, a.log_retain_age_seconds`
+
+// scanApp reads one row of appColumns.
+func scanApp(row pgx.Row) (App, error) {
+	var a App
+	var age *int64
+	if err := row.Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt, &a.LogRetention.Executions, &a.LogRetention.Lines, &age); err != nil {
+		return App{}, err
+	}
+	if age != nil {
+		s := formatAge(time.Duration(*age) * time.Second)
+		a.LogRetention.Age = &s
+	}
+	return a, nil
+}
+
+// formatAge writes a duration the way people set it: "72h", "90m", "45s".
+func formatAge(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // Script is the current version of a script, as the data plane runs it.
@@ -57,7 +94,7 @@ type DeployInput struct {
 	Source   string          // JavaScript or TypeScript
 	Language string          // "javascript", "typescript" or "" to infer
 	Bindings json.RawMessage // wrangler-style bindings, see DESIGN.md; nil keeps the current ones
-	Limits   json.RawMessage // sandbox overrides, see internal/limits
+	Limits   json.RawMessage // sandbox overrides, see internal/limits; nil keeps the current ones
 	Message  string
 	AuthorID string
 }
@@ -134,17 +171,15 @@ func resolveApp(ctx context.Context, q querier, ref string) (App, error) {
 // lookupApp is resolveApp that also says whether ref is a retired slug, so
 // the admin API can redirect permanently to the current one.
 func lookupApp(ctx context.Context, q querier, ref string) (App, bool, error) {
-	var a App
 	col := "slug"
 	if uuidPattern.MatchString(ref) {
 		col = "id"
 	}
-	err := q.QueryRow(ctx, `SELECT id, slug, name, created_at FROM apps WHERE `+col+` = $1`, ref).
-		Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+	a, err := scanApp(q.QueryRow(ctx, `SELECT `+appColumns+` FROM apps a WHERE a.`+col+` = $1`, ref))
 	if errors.Is(err, pgx.ErrNoRows) && col == "slug" {
-		err = q.QueryRow(ctx, `
-			SELECT a.id, a.slug, a.name, a.created_at FROM app_slug_history h JOIN apps a ON a.id = h.app_id
-			WHERE h.slug = $1`, ref).Scan(&a.ID, &a.Slug, &a.Name, &a.CreatedAt)
+		a, err = scanApp(q.QueryRow(ctx, `
+			SELECT `+appColumns+` FROM app_slug_history h JOIN apps a ON a.id = h.app_id
+			WHERE h.slug = $1`, ref))
 		if err == nil {
 			return a, true, nil
 		}
@@ -189,6 +224,7 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 	if err != nil {
 		return Deployed{}, err
 	}
+	keepLimits := len(in.Limits) == 0 || string(in.Limits) == "null"
 	lims, err := m.validateLimits(in.Limits)
 	if err != nil {
 		return Deployed{}, err
@@ -232,10 +268,15 @@ func (m *Manager) Deploy(ctx context.Context, in DeployInput) (Deployed, error) 
 				return conflict("concurrent_deploy", "the script was created concurrently; retry", nil)
 			}
 		case err == nil:
+			// A deploy that does not mention bindings or limits keeps the
+			// current ones; an explicit {} clears them.
+			var curBindings, curLimits []byte
+			err = tx.QueryRow(ctx, `SELECT bindings, limits FROM script_versions WHERE script_id = $1 AND version = $2`, id, version).Scan(&curBindings, &curLimits)
 			if keepBindings {
-				// A deploy that does not mention bindings keeps the current
-				// ones; an explicit {} clears them.
-				err = tx.QueryRow(ctx, `SELECT bindings FROM script_versions WHERE script_id = $1 AND version = $2`, id, version).Scan(&bindings)
+				bindings = curBindings
+			}
+			if keepLimits {
+				lims = curLimits
 			}
 			if err == nil {
 				err = tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM script_versions WHERE script_id = $1`, id).Scan(&version)

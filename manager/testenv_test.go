@@ -26,6 +26,17 @@ type apiEnv struct {
 
 func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
+	e := newBareAPIEnv(t)
+	if _, err := e.m.EnsureAdmin(context.Background(), "owner", testPassword, false); err != nil {
+		t.Fatal(err)
+	}
+	e.users["owner"], _ = e.m.User(context.Background(), "owner")
+	return e
+}
+
+// newBareAPIEnv is newAPIEnv without any user: a database before setup.
+func newBareAPIEnv(t testing.TB) *apiEnv {
+	t.Helper()
 	m := open(t)
 	// Cheap hashes: the cost is not what these tests are about, and
 	// argon2id at full cost takes seconds under the race detector.
@@ -39,10 +50,6 @@ func newAPIEnv(t testing.TB) *apiEnv {
 	}
 	e := &apiEnv{t: t, m: m, srv: srv, hash: hash, users: map[string]User{},
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	if _, err := m.EnsureAdmin(context.Background(), "owner", testPassword, false); err != nil {
-		t.Fatal(err)
-	}
-	e.users["owner"], _ = m.User(context.Background(), "owner")
 	return e
 }
 

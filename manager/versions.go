@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,7 +19,10 @@ type Version struct {
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"created_at"`
 	Current   bool      `json:"current"`
-	Source    *string   `json:"source,omitempty"` // only when one version is asked for
+	// Source, Bindings and Limits come only when one version is asked for.
+	Source   *string         `json:"source,omitempty"`
+	Bindings json.RawMessage `json:"bindings,omitempty"`
+	Limits   json.RawMessage `json:"limits,omitempty"`
 }
 
 // ScriptApp returns the id of the app a script belongs to.
@@ -58,15 +62,16 @@ func (m *Manager) Versions(ctx context.Context, scriptID string) ([]Version, err
 	return vs, nil
 }
 
-// ScriptVersion returns one version of a script with its source.
+// ScriptVersion returns one version of a script with its source, bindings
+// and sandbox limits.
 func (m *Manager) ScriptVersion(ctx context.Context, scriptID string, version int) (Version, error) {
 	var v Version
 	var src string
 	err := m.pool.QueryRow(ctx, `
-		SELECT `+versionColumns+`, v.source
+		SELECT `+versionColumns+`, v.source, v.bindings, v.limits
 		FROM script_versions v JOIN scripts s ON s.id = v.script_id LEFT JOIN users u ON u.id = v.author_id
 		WHERE v.script_id = $1 AND v.version = $2`, scriptID, version).
-		Scan(&v.Version, &v.Language, &v.Hash, &v.Author, &v.Message, &v.CreatedAt, &v.Current, &src)
+		Scan(&v.Version, &v.Language, &v.Hash, &v.Author, &v.Message, &v.CreatedAt, &v.Current, &src, &v.Bindings, &v.Limits)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Version{}, notFound("version", fmt.Sprint(version))
 	}

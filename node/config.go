@@ -43,6 +43,9 @@ type Config struct {
 	// MaxConcurrent bounds simultaneous executions
 	// (PICLOUD_MAX_CONCURRENT_EXECUTIONS).
 	MaxConcurrent int
+	// IdleRuntimes bounds the warm runtimes kept over all scripts
+	// (PICLOUD_IDLE_RUNTIMES); each holds about 850 KB.
+	IdleRuntimes int
 	// PublicBaseURL is how clients reach this node (PICLOUD_PUBLIC_BASE_URL).
 	PublicBaseURL string
 	// PostgresUser runs the managed Postgres when the agent is root
@@ -83,7 +86,7 @@ type Config struct {
 // Defaults returns the configuration of mode before the environment is
 // applied.
 func Defaults(mode Mode) Config {
-	c := Config{Mode: mode, MaxConcurrent: 32, AdminUser: "admin", SessionTTLHours: 24, LimitCeilings: limits.Ceilings}
+	c := Config{Mode: mode, MaxConcurrent: 32, IdleRuntimes: 128, AdminUser: "admin", SessionTTLHours: 24, LimitCeilings: limits.Ceilings}
 	switch mode {
 	case ModeDev:
 		c.Bind = "127.0.0.1:8080"
@@ -161,12 +164,17 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.HTTPAllowPrivate = b
 	}
-	if v := getenv("PICLOUD_MAX_CONCURRENT_EXECUTIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("PICLOUD_MAX_CONCURRENT_EXECUTIONS=%q is not a number", v))
+	for name, dst := range map[string]*int{
+		"PICLOUD_MAX_CONCURRENT_EXECUTIONS": &c.MaxConcurrent,
+		"PICLOUD_IDLE_RUNTIMES":             &c.IdleRuntimes,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a number", name, v))
+			}
+			*dst = n
 		}
-		c.MaxConcurrent = n
 	}
 	if v := getenv("PICLOUD_SESSION_TTL_HOURS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -203,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("max concurrent executions must be at least 1, got %d", c.MaxConcurrent))
+	}
+	if c.IdleRuntimes < 1 {
+		errs = append(errs, fmt.Errorf("idle runtimes must be at least 1, got %d", c.IdleRuntimes))
 	}
 	if c.PublicBaseURL != "" && !strings.HasPrefix(c.PublicBaseURL, "http://") && !strings.HasPrefix(c.PublicBaseURL, "https://") {
 		errs = append(errs, fmt.Errorf("public base url %q must start with http:// or https://", c.PublicBaseURL))

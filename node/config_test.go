@@ -56,3 +56,30 @@ func TestSessionTTLFromEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestIdleRuntimesFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        int
+		wantErr     bool
+	}{
+		{"default", "", 128, false},
+		{"set", "16", 16, false},
+		{"zero", "0", 0, true},
+		{"not a number", "many", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"PICLOUD_IDLE_RUNTIMES": tc.value}
+			c, err := Defaults(ModeDev).FromEnv(func(k string) string { return env[k] })
+			if err == nil {
+				err = c.Validate()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if !tc.wantErr && c.IdleRuntimes != tc.want {
+				t.Fatalf("IdleRuntimes = %d, want %d", c.IdleRuntimes, tc.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/picloud/picloud/dashboard"
@@ -76,13 +77,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	binds := &bindings{}
 	// HeapCap: above this node heap the biggest-growing script is stopped
 	// even within its own memory limit (sized for a 1 GB Pi).
-	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20,
+	engine, err := runtime.New(runtime.Config{Logger: log, Bindings: binds, HeapCap: 512 << 20, MaxIdle: cfg.IdleRuntimes,
 		Outbound: runtime.OutboundConfig{AllowPrivate: cfg.HTTPAllowPrivate}})
 	if err != nil {
 		return err
 	}
+	// The edge is made after the manager; nodeStats reads it once set.
+	stats := &nodeStats{}
 	mgr, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}, Logger: log, Logs: cfg.Logs, SecretKey: secretKey,
-		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings})
+		SessionTTL: time.Duration(cfg.SessionTTLHours) * time.Hour, LimitCeilings: cfg.LimitCeilings, NodeStats: stats})
 	if err != nil {
 		return err
 	}
@@ -100,6 +103,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		// Printed at once: a generated password must not be lost if the
 		// start fails later.
 		fmt.Fprintf(out, "Created the first admin: username %q, password %q (shown once; change it after logging in)\n", boot.Username, boot.Password)
+	}
+	// No admin and no password to make one: the first-run screen of the
+	// dashboard creates the owner with a one-time setup token.
+	setupToken, err := ensureSetupToken(ctx, mgr, dataDir, log, out, cfg.publicBaseURL())
+	if err != nil {
+		return err
 	}
 
 	// The execution log outlives the HTTP server (deferred stop runs after
@@ -134,6 +143,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	if err != nil {
 		return err
 	}
+	stats.srv.Store(srv)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go mgr.WatchChanges(watchCtx, srv.Invalidate)
@@ -149,7 +159,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	}()
 	base := cfg.publicBaseURL()
 	log.Info("picloud is ready", "url", base, "startup", time.Since(started).Round(time.Millisecond))
-	printWelcome(out, base, boot)
+	printWelcome(out, base, boot, setupToken)
 	go watchdog(ctx, log, mgr.Ping)
 
 	select {
@@ -161,10 +171,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	}
 }
 
-func printWelcome(out io.Writer, base string, boot manager.BootstrapResult) {
+func printWelcome(out io.Writer, base string, boot manager.BootstrapResult, setupToken string) {
 	fmt.Fprintf(out, "\nPiCloud is serving %s\n", base)
 	fmt.Fprintf(out, "  try:    curl %s/\n", base)
-	if boot.Password != "" {
+	if setupToken != "" {
+		fmt.Fprintf(out, "  setup:  open %s/admin/ and create the owner with the setup token %s\n", base, setupToken)
+	} else if boot.Password != "" {
 		fmt.Fprintf(out, "  login:  username %q with the password shown above\n", boot.Username)
 	} else if boot.Created {
 		fmt.Fprintf(out, "  login:  username %q with the password from PICLOUD_ADMIN_PASSWORD\n", boot.Username)
@@ -227,6 +239,24 @@ type runtimeStats struct{ engine *runtime.Engine }
 
 func (r runtimeStats) PoolStats() edge.PoolStats {
 	return edge.PoolStats{Idle: r.engine.IdleRuntimes()}
+}
+
+// nodeStats adapts the edge's snapshot (gate, counters, runtime pools) to
+// the manager's GET /metrics.
+type nodeStats struct{ srv atomic.Pointer[edge.Server] }
+
+func (n *nodeStats) NodeStats() manager.NodeStats {
+	srv := n.srv.Load()
+	if srv == nil {
+		return manager.NodeStats{Executions: map[string]int64{}}
+	}
+	st := srv.Stats()
+	return manager.NodeStats{
+		Gate:       manager.GateStats{InUse: st.GateInUse, Capacity: st.GateCapacity, Rejections: st.GateRejections},
+		Requests:   st.Requests,
+		Executions: st.Executions,
+		Runtime:    manager.RuntimeStats{Pools: st.Runtime.Pools, Idle: st.Runtime.Idle, Busy: st.Runtime.Busy, Instances: st.Runtime.Instances},
+	}
 }
 
 // dbStats adapts the manager's pool numbers to the edge's metrics.

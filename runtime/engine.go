@@ -64,6 +64,9 @@ type Config struct {
 	// HeapCap is the node heap level above which the running script with
 	// the largest heap growth is stopped; 0 means none.
 	HeapCap int64
+	// SpareRuntimes is how many blank hardened runtimes are built ahead
+	// for cold starts (0 means 1; negative means none).
+	SpareRuntimes int
 }
 
 // Engine executes scripts. It is safe for concurrent use.
@@ -79,6 +82,9 @@ type Engine struct {
 	outbound OutboundConfig
 	client   *http.Client
 	bindings BindingProvider
+
+	spare    chan *instance // blank runtimes built ahead (refillSpare)
+	building atomic.Bool
 }
 
 // New returns an Engine.
@@ -94,6 +100,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = 10 * time.Minute
+	}
+	if cfg.SpareRuntimes == 0 {
+		cfg.SpareRuntimes = 1
 	}
 	setRegexpTimeout.Do(func() { regexp2.DefaultMatchTimeout = regexpTimeout })
 	prelude, err := goja.Compile("prelude.js", preludeSource, true)
@@ -117,6 +126,7 @@ func New(cfg Config) (*Engine, error) {
 		programs: newProgramCache(),
 		pool:     newPool(cfg.PoolSize, cfg.MaxIdle, cfg.IdleTTL),
 		watch:    newWatchdog(log, cfg.HeapCap),
+		spare:    make(chan *instance, max(cfg.SpareRuntimes, 0)),
 	}, nil
 }
 
@@ -155,17 +165,33 @@ type instance struct {
 	vm      *goja.Runtime
 	hooks   *goja.Object
 	handler *goja.Object
-	fetch   goja.Callable
-	newReq  goja.Callable
-	unwrap  goja.Callable
+	fetch   goja.Value // the handler's fetch function
 	loop    *eventLoop
 	exec    *execution // the execution currently using the instance
+
+	// The prelude's hooks (js/prelude.js), looked up once.
+	begin, newReq, unwrap, waitAll, reset, nextChunk, cancelStream goja.Callable
+	// out is what unwrapResponse handed over through native.setResponse.
+	out responseParts
+	// lastURL was last parsed to lastHref (checkRequest).
+	lastURL, lastHref string
+	// loading bounds the module's evaluation (load).
+	loading *execution
 
 	elem      *list.Element // in the pool's LRU while idle
 	idleSince time.Time
 }
 
 func (in *instance) discard() { in.loop.close() }
+
+// guarded is the execution the allocation guards answer to: the running
+// one, or the one whose request is loading the module.
+func (in *instance) guarded() *execution {
+	if x := in.exec; x != nil {
+		return x
+	}
+	return in.loading
+}
 
 // maxLogMessage bounds one console line; longer ones are cut.
 const maxLogMessage = 16 << 10
@@ -181,11 +207,19 @@ type execution struct {
 	// without a handler yet.
 	subrequests int64
 	unhandled   map[*goja.Promise]struct{}
+	// waited is set by ctx.waitUntil: there is work after the response.
+	waited bool
+	// coldStart means a runtime was built for it: the next spare is
+	// built once it is over, not competing with it.
+	coldStart bool
+	// poisoned means goja panicked out of JS (a hostile value's getter):
+	// the runtime must not be reused.
+	poisoned bool
 
-	deadline   int64        // watchdog clock, ns
+	deadline   atomic.Int64 // watchdog clock, ns
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
-	heapStart  int64
+	heapStart  *heapSample
 	clock      func() int64
 
 	mu     sync.Mutex
@@ -222,7 +256,31 @@ func (x *execution) stop(err error) {
 	}
 	x.killed = err
 	close(x.kill)
-	x.in.vm.Interrupt(err)
+	if x.in != nil {
+		x.in.vm.Interrupt(err)
+	}
+}
+
+// attach gives x the runtime it runs in, so that a stop interrupts it;
+// a stop that came first interrupts it now.
+func (x *execution) attach(in *instance) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.in = in
+	if x.killed != nil {
+		in.vm.Interrupt(x.killed)
+	}
+}
+
+// detach ends x's hold on its runtime, so that a late stop (the watchdog
+// may act on a snapshot taken before x finished) cannot interrupt the
+// runtime once it is back in the pool. It returns why x was stopped, if
+// it was.
+func (x *execution) detach() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.in = nil
+	return x.killed
 }
 
 func (x *execution) stopErr() error {
@@ -244,12 +302,14 @@ func (x *execution) Subrequest() error {
 
 func poolKey(s *Script) string { return s.ID + "@" + strconv.Itoa(s.Version) }
 
-func (e *Engine) acquire(s *Script) (*instance, error) {
+// acquire returns a runtime with s loaded; x bounds the evaluation of
+// the module when a new one is built.
+func (e *Engine) acquire(s *Script, x *execution) (*instance, error) {
 	key := poolKey(s)
 	if in := e.pool.get(key); in != nil {
 		return in, nil
 	}
-	in, err := e.newInstance(s)
+	in, err := e.newInstance(s, x)
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +317,66 @@ func (e *Engine) acquire(s *Script) (*instance, error) {
 	return in, nil
 }
 
-func (e *Engine) newInstance(s *Script) (*instance, error) {
+func (e *Engine) newInstance(s *Script, x *execution) (*instance, error) {
 	prog, err := e.programs.get(s)
 	if err != nil {
 		return nil, err
 	}
+	in := e.takeSpare()
+	if in == nil {
+		if in, err = e.newBlank(); err != nil {
+			return nil, err
+		}
+	}
+	x.coldStart = true
+	return e.load(in, prog, x)
+}
+
+// takeSpare returns the blank runtime built ahead, if one is ready.
+func (e *Engine) takeSpare() *instance {
+	select {
+	case in := <-e.spare:
+		return in
+	default:
+		return nil
+	}
+}
+
+// refillSpare builds the next blank runtime in the background when no
+// execution runs, unless one is ready or being built. Building one (prelude, allocation guards,
+// freezing the intrinsics) is most of a cold start; done ahead, a new
+// script's first request only runs its module.
+func (e *Engine) refillSpare() {
+	if cap(e.spare) == 0 || len(e.spare) == cap(e.spare) || !e.building.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer e.building.Store(false)
+		// Spare work is for idle time: wait for a moment without
+		// executions (they must not compete with it), and give up after
+		// a while on a busy node; the next cold start tries again.
+		for i := 0; e.watch.busy(); i++ {
+			if i == 200 {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		in, err := e.newBlank()
+		if err != nil {
+			e.log.Error("building a spare runtime", "err", err)
+			return
+		}
+		select {
+		case e.spare <- in:
+		default:
+			in.discard()
+		}
+	}()
+}
+
+// newBlank builds a hardened runtime with the prelude and no script: no
+// script code has run in it, so any script may take it.
+func (e *Engine) newBlank() (*instance, error) {
 	vm := goja.New()
 	in := &instance{vm: vm}
 	in.loop = newEventLoop(vm, in)
@@ -277,12 +392,40 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("running prelude: %w", err)
 	}
 	in.hooks = hooks.ToObject(vm)
-	in.newReq, _ = goja.AssertFunction(in.hooks.Get("newRequest"))
-	in.unwrap, _ = goja.AssertFunction(in.hooks.Get("unwrapResponse"))
+	for name, fn := range map[string]*goja.Callable{"begin": &in.begin, "newRequest": &in.newReq,
+		"unwrapResponse": &in.unwrap, "waitAll": &in.waitAll, "reset": &in.reset,
+		"nextChunk": &in.nextChunk, "cancelStream": &in.cancelStream} {
+		var ok bool
+		if *fn, ok = goja.AssertFunction(in.hooks.Get(name)); !ok {
+			return nil, fmt.Errorf("running prelude: no %s hook", name)
+		}
+	}
 	if err := e.hardenRuntime(in); err != nil {
 		return nil, err
 	}
+	return in, nil
+}
 
+// load evaluates a script's module in a blank runtime. The module's
+// top-level code runs under x's wall, CPU, call-depth and memory limits
+// (the watchdog sees it as x), but not as an execution: as in Workers,
+// it gets no request context (console output and fetch are refused).
+func (e *Engine) load(in *instance, prog *goja.Program, x *execution) (_ *instance, err error) {
+	vm := in.vm
+	x.attach(in)
+	vm.SetMaxCallStackSize(int(x.limits.CallDepth))
+	in.loading = x
+	x.enter()
+	defer func() {
+		x.exit()
+		in.loading = nil
+		if err != nil || x.stopErr() != nil {
+			if k := x.detach(); k != nil {
+				err = k // the watchdog's reason beats the interrupt it caused
+			}
+			in.discard()
+		}
+	}()
 	wrapper, err := vm.RunProgram(prog)
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading module: %v", ErrScript, err)
@@ -292,6 +435,9 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 	exports := vm.NewObject()
 	_ = module.Set("exports", exports)
 	if _, err := wrapFn(goja.Undefined(), module, exports); err != nil {
+		if so := (*goja.StackOverflowError)(nil); errors.As(err, &so) {
+			return nil, &LimitError{Limit: "call_depth", Value: x.limits.CallDepth}
+		}
 		return nil, fmt.Errorf("%w: evaluating module: %v", ErrScript, err)
 	}
 	def := module.Get("exports").ToObject(vm).Get("default")
@@ -299,8 +445,8 @@ func (e *Engine) newInstance(s *Script) (*instance, error) {
 		return nil, fmt.Errorf("%w: the module has no default export (export default { fetch(request, env, ctx) { ... } })", ErrScript)
 	}
 	in.handler = def.ToObject(vm)
-	fetch, ok := goja.AssertFunction(in.handler.Get("fetch"))
-	if !ok {
+	fetch := in.handler.Get("fetch")
+	if _, ok := goja.AssertFunction(fetch); !ok {
 		return nil, fmt.Errorf("%w: the default export has no fetch handler", ErrScript)
 	}
 	in.fetch = fetch
@@ -313,13 +459,13 @@ func (e *Engine) hardenRuntime(in *instance) error {
 	vm := in.vm
 	g := vm.NewObject()
 	_ = g.Set("limit", func() int64 {
-		if x := in.exec; x != nil {
+		if x := in.guarded(); x != nil {
 			return x.limits.MemoryBytes
 		}
 		return e.limits.MemoryBytes
 	})
 	_ = g.Set("hit", func(what string, n float64) {
-		if x := in.exec; x != nil {
+		if x := in.guarded(); x != nil {
 			x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
 				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", what, n)})
 		}
@@ -348,6 +494,7 @@ func (e *Engine) natives(in *instance) *goja.Object {
 		x.addLog(level, msg)
 	})
 	e.installWeb(in, n)
+	responseNatives(in, n)
 	return n
 }
 
@@ -379,30 +526,54 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		return e.failed(res, start, OutcomeLimit, err), err
 	}
 
-	in, err := e.acquire(&req.Script)
-	if err != nil {
-		if errors.Is(err, ErrScript) {
-			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
-		}
-		return e.failed(res, start, OutcomeError, err), err
-	}
 	// Work the execution started (fetches, binding calls) ends with it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	x := &execution{in: in, ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
-	x.deadline = e.watch.now() + lim.WallTime().Nanoseconds()
+	x := &execution{ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
+	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
+	// Registered once, before a cold start evaluates the module.
+	e.watch.add(x)
+	defer func() {
+		if x.coldStart {
+			e.refillSpare()
+		}
+	}()
+	in, err := e.acquire(&req.Script, x)
+	if err != nil {
+		e.watch.remove(x)
+		outcome := OutcomeError
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			outcome = OutcomeLimit
+			if errors.Is(err, ErrTimeout) {
+				outcome = OutcomeTimeout
+			}
+			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
+				"request_id", req.RequestID, "limit", le.Limit, "err", err)
+		case errors.Is(err, ErrScript):
+			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
+		}
+		return e.failed(res, start, outcome, err), err
+	}
+	x.attach(in)
+	// The handler gets its whole wall time whatever a cold start took.
+	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
 	in.exec = x
 	in.vm.SetMaxCallStackSize(int(lim.CallDepth))
-	e.watch.add(x)
+	timers := in.loop.nextID
 	defer func() {
 		e.watch.remove(x)
 		in.exec = nil
 		in.loop.reset()
-		if reset, ok := goja.AssertFunction(in.hooks.Get("reset")); ok {
-			_, _ = reset(goja.Undefined())
+		in.out = responseParts{}
+		// The prelude keeps waitUntil promises and intervals: clear them
+		// if this execution made any.
+		if x.waited || in.loop.nextID != timers {
+			_, _ = in.reset(goja.Undefined())
 		}
 		// A stopped runtime may be mid-way through anything: never reuse it.
-		if err == nil && x.stopErr() == nil {
+		if killed := x.detach(); err == nil && killed == nil && !x.poisoned {
 			in.vm.ClearInterrupt()
 			e.pool.put(in, time.Now())
 		} else {
@@ -464,30 +635,41 @@ func call(x *execution, fn goja.Callable, this goja.Value, args ...goja.Value) (
 
 func (e *Engine) run(ctx context.Context, in *instance, x *execution, req *ExecRequest, w http.ResponseWriter) (int, error) {
 	vm := in.vm
-	pairs := make([]any, 0, 2*len(req.Header))
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			pairs = append(pairs, k, v)
-		}
-	}
 	var body goja.Value = goja.Null()
 	if len(req.Body) > 0 {
-		body = vm.ToValue(vm.NewArrayBuffer(req.Body))
+		// The runtime's own copy: a script may keep and change it.
+		body = vm.ToValue(vm.NewArrayBuffer(append([]byte(nil), req.Body...)))
 	}
-	request, err := call(x, in.newReq, goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(pairs), body)
-	if err != nil {
-		return 0, scriptError(err)
+	href, method, pairs, ok := checkRequest(in, req)
+	var request goja.Value = goja.Null()
+	if !ok {
+		// Something new Request would refuse or change: let it say what.
+		raw := make([]any, 0, 2*len(req.Header))
+		for k, vs := range req.Header {
+			for _, v := range vs {
+				raw = append(raw, k, v)
+			}
+		}
+		var err error
+		request, err = call(x, in.newReq, goja.Undefined(), vm.ToValue(req.URL), vm.ToValue(req.Method), vm.ToValue(raw), body)
+		if err != nil {
+			return 0, scriptError(err)
+		}
 	}
 	env, err := e.buildEnv(ctx, in, req)
 	if err != nil {
 		return 0, err
 	}
-	ectx, err := e.newContext(in, req)
-	if err != nil {
-		return 0, scriptError(err)
+	params := vm.NewObject()
+	for k, v := range req.Params {
+		_ = params.Set(k, v)
 	}
-
-	ret, err := call(x, in.fetch, in.handler, request, env, ectx)
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		body = goja.Null() // as new Request would have it (checkRequest)
+	}
+	ret, err := call(x, in.begin, goja.Undefined(), in.fetch, in.handler, env, params,
+		vm.ToValue(req.RequestID), vm.ToValue(req.ExecutionID), request,
+		vm.ToValue(href), vm.ToValue(method), pairs, body)
 	defer e.logUnhandled(in, ret)
 	if err != nil {
 		return 0, scriptError(err)

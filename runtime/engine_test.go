@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud/internal/limits"
 )
@@ -29,7 +30,8 @@ func execute(t *testing.T, e *Engine, s Script, method, url, body string) (*http
 }
 
 func TestExecute(t *testing.T) {
-	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 2000, CPUTimeMS: 200, CallDepth: 256, LogLines: 10}})
+	// Roomy limits: the race detector on a loaded machine makes even hello slow.
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 4000, CPUTimeMS: 1000, CallDepth: 256, LogLines: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +102,53 @@ func TestConsoleLogsAreCapped(t *testing.T) {
 	}
 	if len(res.Logs) != 4 || res.Logs[0].Message != "line 0" || !strings.Contains(res.Logs[3].Message, "7 more lines dropped") {
 		t.Fatalf("logs = %+v", res.Logs)
+	}
+}
+
+// TestSpareRuntime checks a cold start takes the blank runtime built
+// ahead, that another one is then built, and that none is built when
+// spares are off.
+func TestSpareRuntime(t *testing.T) {
+	waitSpare := func(e *Engine, want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(e.spare) != want || e.building.Load() {
+			if time.Now().After(deadline) {
+				t.Fatalf("spares = %d, want %d", len(e.spare), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := deployed(t, "a", `globalThis.leak = 1; export default { fetch() { return new Response("a") } }`, "")
+	b := deployed(t, "b", `export default { fetch() { return new Response(String(globalThis.leak)) } }`, "")
+	if w, _, err := execute(t, e, a, "GET", "http://localhost/", ""); err != nil || w.Body.String() != "a" {
+		t.Fatalf("a = %q, %v", w.Body.String(), err)
+	}
+	waitSpare(e, 1)
+	spare := <-e.spare
+	e.spare <- spare
+	w, _, err := execute(t, e, b, "GET", "http://localhost/", "")
+	if err != nil || w.Body.String() != "undefined" {
+		t.Fatalf("b = %q, %v", w.Body.String(), err)
+	}
+	if in := e.pool.get(poolKey(&b)); in != spare {
+		t.Fatal("b's runtime is not the spare")
+	}
+	waitSpare(e, 1) // and the next one is built
+
+	off, err := New(Config{SpareRuntimes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := execute(t, off, a, "GET", "http://localhost/", ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if off.building.Load() || cap(off.spare) != 0 {
+		t.Fatal("a spare is built with spares off")
 	}
 }

@@ -48,7 +48,7 @@ func TestHostileScripts(t *testing.T) {
 		{name: "timeout chain", source: `const f = () => setTimeout(f, 1); f(); await new Promise(() => {});`, wantErr: ErrTimeout, wantLimit: "wall_time_ms"},
 		{name: "timer storm", source: `for (;;) setTimeout(() => {}, 1e6);`, wantErr: ErrLimit, wantLimit: "pending_timers"},
 		{name: "huge response", source: `return new Response("x".repeat(2 << 20));`, wantErr: ErrLimit, wantLimit: "response_body_bytes",
-			limits: limits.Limits{CPUTimeMS: 10000}},
+			limits: limits.Limits{CPUTimeMS: 10000, WallTimeMS: 20000}},
 		{name: "huge request body", source: `return new Response("never")`, body: strings.Repeat("b", 2<<10), wantErr: ErrLimit, wantLimit: "request_body_bytes"},
 		{name: "console flood", source: `for (let i = 0; i < 10000; i++) console.log("line " + i); return new Response("ok");`, wantOK: true, wantLimit: "log_lines",
 			limits: limits.Limits{CPUTimeMS: 120000, WallTimeMS: 120000}}, // slow under -race
@@ -156,5 +156,133 @@ func TestPoolEvictsLRU(t *testing.T) {
 		if in := e.pool.get(poolKey(&s)); in == nil {
 			t.Fatalf("%s was evicted", s.ID)
 		}
+	}
+}
+
+// TestHostileUnhandledRejection checks a rejection nobody handles whose
+// value throws when read is logged without crashing, the response still
+// goes out, and the runtime (which goja left mid-call) is not reused.
+func TestHostileUnhandledRejection(t *testing.T) {
+	e, err := New(Config{PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := deployed(t, "hostile-rejection", `export default { fetch() {
+  Promise.reject({ get stack() { throw 1 }, toString() { throw 2 } });
+  return new Response("still here");
+} }`, "")
+	w, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+	if err != nil || w.Body.String() != "still here" {
+		t.Fatalf("execute = %q, %v", w.Body.String(), err)
+	}
+	if n := len(res.Logs); n != 1 || !strings.Contains(res.Logs[0].Message, "Uncaught (in promise)") {
+		t.Fatalf("logs = %v, want the one unhandled rejection", res.Logs)
+	}
+	if e.IdleRuntimes() != 0 {
+		t.Fatal("the runtime was pooled after goja panicked out of it")
+	}
+}
+
+// TestReplaceGuards checks replace and replaceAll are stopped before the
+// native call allocates a huge result (the guard names itself in the
+// limit error, the heap watchdog would not), and that ordinary large
+// replacements, including ones whose cheap bound is over the limit, still
+// work and give the standard results.
+func TestReplaceGuards(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{CPUTimeMS: 20000, WallTimeMS: 30000, MemoryBytes: 32 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, source, wantGuard, wantBody string
+	}{
+		{name: "regexp, big replacement", source: `"x".repeat(1 << 20).replace(/x/g, "y".repeat(1 << 10))`, wantGuard: "RegExp.prototype[Symbol.replace]"},
+		{name: "replaceAll string", source: `"a".repeat(1 << 20).replaceAll("a", "b".repeat(1 << 10))`, wantGuard: "String.prototype.replaceAll"},
+		// The replacer is JS: the heap watchdog may stop it first.
+		{name: "function results", source: `const big = "z".repeat(1 << 20); "a".repeat(4096).replace(/a/g, () => big)`, wantGuard: "RegExp.prototype[Symbol.replace]|heap grew"},
+		{name: "prefix pattern", source: "\"a\".repeat(1 << 14).replace(/a/g, \"$`\")", wantGuard: "RegExp.prototype[Symbol.replace]"},
+		{name: "empty pattern, many matches", source: `"x".repeat(1 << 24).replaceAll("", "")`, wantGuard: "String.prototype.replaceAll"},
+		{name: "string pattern via replace", source: `"a".repeat(1 << 20).replace("a", "$'".repeat(64))`, wantGuard: "String.prototype.replace"},
+		// Over the cheap bound (1 MB, a global regexp), so the matches are counted: few enough.
+		{name: "large but fine", source: `return new Response(String(("a".repeat(99) + "  ").repeat(10000).replace(/\s+/g, "_").length))`, wantBody: "1000000"},
+		{name: "replaceAll fine", source: `return new Response("a-b-c".replaceAll("-", "$&$&") + "|" + "abc".replace("b", (m, i) => m.toUpperCase() + i))`, wantBody: "a--b--c|aB1c"},
+		{name: "regexp fine", source: "return new Response(\"x1y2\".replace(/(\\d)/g, \"[$1$`]\"))", wantBody: "x[1x]y[2x1y]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := deployed(t, "replace-"+tc.name, "export default { fetch() {\n"+tc.source+"\n} }", "")
+			w, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+			if tc.wantBody != "" {
+				if err != nil || w.Body.String() != tc.wantBody {
+					t.Fatalf("execute = %q, %v (logs %v), want %q", w.Body.String(), err, res.Logs, tc.wantBody)
+				}
+				return
+			}
+			last := res.Logs[len(res.Logs)-1].Message
+			named := false
+			for _, g := range strings.Split(tc.wantGuard, "|") {
+				named = named || strings.Contains(last, g+" would allocate") || g == "heap grew" && strings.Contains(last, g)
+			}
+			if !errors.Is(err, ErrLimit) || !strings.Contains(last, "limit memory_bytes=") || !named {
+				t.Fatalf("err = %v, last log %q; want the %s guard", err, last, tc.wantGuard)
+			}
+		})
+	}
+}
+
+// TestHostileModuleScope checks code at a module's top level, which runs
+// when a runtime is built for it, is held to the same limits as a
+// handler (it used to run unbounded: a loop there hung the request for
+// ever).
+func TestHostileModuleScope(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 3000, CPUTimeMS: 300, CallDepth: 256, MemoryBytes: 32 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, source, wantLimit string }{
+		{name: "infinite loop", source: `for (;;) {}`, wantLimit: "cpu_time_ms"},
+		{name: "deep recursion", source: `const f = (n) => f(n + 1) + 1; f(0);`, wantLimit: "call_depth"},
+		{name: "allocation", source: `"x".repeat(2 ** 31);`, wantLimit: "memory_bytes"},
+		// Under the race detector the CPU limit may come first.
+		{name: "growth", source: `const a = []; for (;;) a.push(new Uint8Array(8 << 20));`, wantLimit: "memory_bytes|cpu_time_ms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := deployed(t, "module "+tc.name, tc.source+"\nexport default { fetch() { return new Response(\"never\") } }", "")
+			_, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+			var le *LimitError
+			if !errors.As(err, &le) || !strings.Contains("|"+tc.wantLimit+"|", "|"+le.Limit+"|") || res.Outcome != OutcomeLimit {
+				t.Fatalf("err = %v, outcome %v; want limit %s", err, res.Outcome, tc.wantLimit)
+			}
+		})
+	}
+	ok := deployed(t, "module fine", `const greeting = "hi"; export default { fetch() { return new Response(greeting) } }`, "")
+	if w, _, err := execute(t, e, ok, "GET", "http://localhost/", ""); err != nil || w.Body.String() != "hi" {
+		t.Fatalf("a well-behaved script after them = %q, %v", w.Body.String(), err)
+	}
+}
+
+// TestGarbageChurnIsNotBlamed: a script that allocates far more than its
+// memory limit but keeps little of it alive finishes, and the watchdog
+// leaves the collections to the Go runtime instead of forcing its own,
+// which would slow every other execution on the node.
+func TestGarbageChurnIsNotBlamed(t *testing.T) {
+	e, err := New(Config{Limits: limits.Limits{WallTimeMS: 20000, CPUTimeMS: 10000, MemoryBytes: 16 << 20,
+		ResponseBodyBytes: 1 << 20, RequestBodyBytes: 1 << 10, LogLines: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 300 buffers of 1 MiB: about 20 times the limit, one at a time.
+	s := deployed(t, "churn", `export default { async fetch() {
+		let sum = 0;
+		for (let i = 0; i < 300; i++) { const a = new Uint8Array(1 << 20); a[0] = 1; sum += a.length; if (i % 30 == 0) await null; }
+		return new Response(String(sum));
+	} }`, "")
+	w, res, err := execute(t, e, s, "GET", "http://localhost/", "")
+	if err != nil || w.Body.String() != "314572800" {
+		t.Fatalf("churn = %q, %v (logs %v)", w.Body.String(), err, res.Logs)
+	}
+	if n := e.watch.forced.Load(); n > 1 {
+		t.Errorf("the watchdog forced %d collections for garbage", n)
 	}
 }

@@ -97,7 +97,7 @@ func (l *eventLoop) close() {
 
 // await runs the loop until v, if it is a promise, settles.
 func (l *eventLoop) await(ctx context.Context, x *execution, v goja.Value) (result goja.Value, err error) {
-	p, ok := v.Export().(*goja.Promise)
+	p, ok := asPromise(v)
 	if !ok {
 		return v, nil
 	}
@@ -133,7 +133,24 @@ func (l *eventLoop) await(ctx context.Context, x *execution, v goja.Value) (resu
 	return p.Result(), nil
 }
 
-func rejection(v goja.Value) string {
+// rejection describes a rejection value; a value that throws when read
+// panics out of it (await turns that into an uncaught exception).
+func rejection(v goja.Value) string { return rejectionText(v) }
+
+// describeRejection is rejection that also says whether v could be read
+// safely: a hostile stack getter or toString that throws leaves the
+// runtime in an unknown state (goja panics out of it), so its instance
+// must not be reused.
+func describeRejection(v goja.Value) (s string, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, ok = "(a value that could not be converted to a string)", false
+		}
+	}()
+	return rejectionText(v), true
+}
+
+func rejectionText(v goja.Value) string {
 	if o, ok := v.(*goja.Object); ok {
 		if s := o.Get("stack"); s != nil && !goja.IsUndefined(s) {
 			return s.String()

@@ -54,28 +54,46 @@ type watchdog struct {
 	active  bool // the sampling goroutine runs
 	scratch []*execution
 
-	heap   atomic.Int64 // last heap sample, bytes
-	lastGC time.Time
-	sample []metrics.Sample
+	heap   atomic.Pointer[heapSample] // the last sample
+	lastGC time.Time                  // when the watchdog last forced a collection
+	forced atomic.Int64               // collections the watchdog forced
+	// lastCycle is when the watchdog first saw the current GC cycle count.
+	lastCycle time.Time
+	sample    []metrics.Sample
+}
+
+// heapSample is the node's heap as the Go runtime reports it, without
+// stopping the world.
+type heapSample struct {
+	objects int64  // bytes in objects, garbage not yet swept included
+	live    int64  // bytes marked live by the last completed collection
+	cycles  uint64 // completed collections
 }
 
 func newWatchdog(log *slog.Logger, heapCap int64) *watchdog {
 	w := &watchdog{log: log, tick: 5 * time.Millisecond, heapCap: heapCap, epoch: time.Now(),
 		running: make(map[*execution]struct{}),
-		sample:  []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"},
+			{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}}
+	w.heap.Store(&heapSample{})
 	return w
 }
 
 // now is a monotonic clock in nanoseconds.
 func (w *watchdog) now() int64 { return int64(time.Since(w.epoch)) }
 
-func (w *watchdog) readHeap() int64 {
+func (w *watchdog) readHeap() *heapSample {
 	metrics.Read(w.sample)
-	if w.sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	u := func(i int) uint64 {
+		if w.sample[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return w.sample[i].Value.Uint64()
 	}
-	h := int64(w.sample[0].Value.Uint64())
-	w.heap.Store(h)
+	h := &heapSample{objects: int64(u(0)), live: int64(u(1)), cycles: u(2)}
+	if prev := w.heap.Swap(h); prev.cycles != h.cycles {
+		w.lastCycle = time.Now()
+	}
 	return h
 }
 
@@ -93,6 +111,13 @@ func (w *watchdog) add(x *execution) {
 	if start {
 		go w.loop()
 	}
+}
+
+// busy reports whether any execution is running.
+func (w *watchdog) busy() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.running) > 0
 }
 
 func (w *watchdog) remove(x *execution) {
@@ -131,7 +156,7 @@ func (w *watchdog) loop() {
 func (w *watchdog) check(xs []*execution) {
 	now := w.now()
 	for _, x := range xs {
-		if now > x.deadline {
+		if now > x.deadline.Load() {
 			x.stop(&LimitError{Limit: "wall_time_ms", Value: x.limits.WallTimeMS})
 			continue
 		}
@@ -140,40 +165,58 @@ func (w *watchdog) check(xs []*execution) {
 				Detail: fmt.Sprintf("ran synchronous JS for %s", time.Duration(used).Round(time.Millisecond))})
 		}
 	}
-	if suspects := w.memorySuspects(xs, w.readHeap()); len(suspects) > 0 {
-		// The heap sample counts garbage too: collect before blaming,
-		// at most a few times a second.
+	heap := w.readHeap()
+	suspects := w.memorySuspects(xs, heap.objects, func(x *execution) int64 { return heap.objects - x.heapStart.objects })
+	if len(suspects) == 0 {
+		return
+	}
+	// The object count includes garbage, so blame only on live bytes. A
+	// collection the runtime finished in the last 100 ms measured them for
+	// free; a script that churns garbage triggers one every few
+	// milliseconds and must not make the watchdog force more, which would
+	// slow every other app. Otherwise collect, at most 5 times a second.
+	if time.Since(w.lastCycle) > 100*time.Millisecond {
 		if time.Since(w.lastGC) < 200*time.Millisecond {
 			return
 		}
 		w.lastGC = time.Now()
+		w.forced.Add(1)
 		gort.GC()
-		heap := w.readHeap()
-		for _, x := range w.memorySuspects(suspects, heap) {
-			x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
-				Detail: fmt.Sprintf("heap grew by %d bytes while it ran (node heap %d bytes)", heap-x.heapStart, heap)})
-		}
+		heap = w.readHeap()
 	}
+	for _, x := range w.memorySuspects(suspects, heap.live, func(x *execution) int64 { return liveGrowth(x, heap) }) {
+		x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
+			Detail: fmt.Sprintf("live heap grew by %d bytes while it ran (node heap %d bytes)", liveGrowth(x, heap), heap.live)})
+	}
+}
+
+// liveGrowth is the growth of what the last collection found live. A
+// collection older than the execution says nothing about it.
+func liveGrowth(x *execution, h *heapSample) int64 {
+	if h.cycles == x.heapStart.cycles {
+		return 0
+	}
+	return h.live - x.heapStart.live
 }
 
 // memorySuspects are the executions running JS whose heap growth exceeds
 // their limit, or, when the node's heap is over its cap, the one with the
 // largest growth.
-func (w *watchdog) memorySuspects(xs []*execution, heap int64) []*execution {
+func (w *watchdog) memorySuspects(xs []*execution, level int64, growth func(*execution) int64) []*execution {
 	var out []*execution
 	var worst *execution
 	for _, x := range xs {
 		if !x.inJS() {
 			continue
 		}
-		g := heap - x.heapStart
+		g := growth(x)
 		if g > x.limits.MemoryBytes {
 			out = append(out, x)
-		} else if worst == nil || g > heap-worst.heapStart {
+		} else if worst == nil || g > growth(worst) {
 			worst = x
 		}
 	}
-	if len(out) == 0 && w.heapCap > 0 && heap > w.heapCap && worst != nil {
+	if len(out) == 0 && w.heapCap > 0 && level > w.heapCap && worst != nil {
 		out = append(out, worst)
 	}
 	return out

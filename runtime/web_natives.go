@@ -31,7 +31,6 @@ func webNatives(vm *goja.Runtime, n *goja.Object) {
 	buffer := func(b []byte) goja.Value { return vm.ToValue(vm.NewArrayBuffer(b)) }
 
 	// Encoding.
-	set("utf8Encode", func(s string) goja.Value { return buffer([]byte(s)) })
 	set("newDecoder", func() goja.Value { return vm.ToValue(&utf8Decoder{}) })
 	set("decode", func(d *utf8Decoder, v goja.Value, fatal, ignoreBOM, stream bool) goja.Value {
 		var b []byte

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -45,53 +46,46 @@ func (x *execution) addLog(level, msg string) {
 	x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: level, Message: msg})
 }
 
-// newContext builds the ctx argument of the fetch handler.
-func (e *Engine) newContext(in *instance, req *ExecRequest) (goja.Value, error) {
-	vm := in.vm
-	params := vm.NewObject()
-	for k, v := range req.Params {
-		_ = params.Set(k, v)
-	}
-	fn, _ := goja.AssertFunction(in.hooks.Get("newContext"))
-	return fn(goja.Undefined(), params, vm.ToValue(req.RequestID), vm.ToValue(req.ExecutionID))
-}
-
 // respond writes the Response the handler resolved to. A stream body is
 // written chunk by chunk, each flushed to the client as it comes.
 func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w http.ResponseWriter, ret goja.Value) (int, error) {
 	vm := in.vm
 	x := in.exec
-	out, err := call(x, in.unwrap, goja.Undefined(), ret)
+	in.out = responseParts{}
+	isResponse, err := call(x, in.unwrap, goja.Undefined(), ret)
 	if err != nil {
 		return 0, scriptError(err)
 	}
-	if goja.IsNull(out) {
+	if !isResponse.ToBoolean() {
 		return 0, fmt.Errorf("%w: fetch handler returned %s, not a Response", ErrScript, describe(ret))
 	}
-	parts := out.ToObject(vm)
-	status := int(parts.Get("0").ToInteger())
+	parts := in.out
+	status := int(parts.status.ToInteger())
 	if status < 200 || status > 599 {
 		// Only reachable through internals (a fetched 1xx, Response.error):
 		// net/http would panic or send an interim response.
 		return 0, fmt.Errorf("%w: the handler returned a Response with status %d", ErrScript, status)
 	}
-	var hdrPairs []string
-	if err := vm.ExportTo(parts.Get("1"), &hdrPairs); err != nil {
-		return 0, fmt.Errorf("reading response headers: %w", err)
-	}
+	hdrPairs, _ := parts.pairs.Export().([]any)
 	h := w.Header()
 	for i := 0; i+1 < len(hdrPairs); i += 2 {
-		h.Add(hdrPairs[i], hdrPairs[i+1])
+		k, _ := hdrPairs[i].(string)
+		v, _ := hdrPairs[i+1].(string)
+		h.Add(k, v)
 	}
 	// The engine frames the body itself, as Workers does.
 	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"} {
 		h.Del(k)
 	}
-	if reader := parts.Get("3"); !goja.IsNull(reader) {
+	if reader := parts.reader; !goja.IsNull(reader) {
 		return e.stream(ctx, in, req, w, status, reader)
 	}
 	var body []byte
-	if b := parts.Get("2"); !goja.IsNull(b) && !goja.IsUndefined(b) {
+	switch b := parts.body; {
+	case goja.IsNull(b) || goja.IsUndefined(b):
+	case isString(b):
+		body = []byte(b.String()) // a string body, encoded once, here
+	default:
 		body = bytesOf(vm, b)
 	}
 	if int64(len(body)) > x.limits.ResponseBodyBytes {
@@ -122,10 +116,9 @@ func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w h
 	rc := http.NewResponseController(w)
 	w.WriteHeader(status)
 	_ = rc.Flush()
-	next, _ := goja.AssertFunction(in.hooks.Get("nextChunk"))
+	next := in.nextChunk
 	cancel := func(reason string) {
-		c, _ := goja.AssertFunction(in.hooks.Get("cancelStream"))
-		_, _ = c(goja.Undefined(), reader, vm.ToValue(reason))
+		_, _ = in.cancelStream(goja.Undefined(), reader, vm.ToValue(reason))
 	}
 	if req.Method == http.MethodHead || bodyless(status) {
 		cancel("no body is sent for this response")
@@ -171,21 +164,28 @@ func (e *Engine) stream(ctx context.Context, in *instance, req *ExecRequest, w h
 // handler's own result, whose rejection is the execution's error.
 func (e *Engine) logUnhandled(in *instance, handlerResult goja.Value) {
 	x := in.exec
-	if handlerResult != nil {
-		if hp, ok := handlerResult.Export().(*goja.Promise); ok {
-			delete(x.unhandled, hp)
-		}
+	if len(x.unhandled) == 0 {
+		return
+	}
+	if hp, ok := asPromise(handlerResult); ok {
+		delete(x.unhandled, hp)
 	}
 	for p := range x.unhandled {
-		x.addLog("error", "Uncaught (in promise) "+rejection(p.Result()))
+		msg, ok := describeRejection(p.Result())
+		if !ok {
+			x.poisoned = true
+		}
+		x.addLog("error", "Uncaught (in promise) "+msg)
 	}
 	x.unhandled = nil
 }
 
 // afterResponse runs ctx.waitUntil work to its end within the wall time.
 func (e *Engine) afterResponse(ctx context.Context, in *instance) error {
-	waitAll, _ := goja.AssertFunction(in.hooks.Get("waitAll"))
-	p, err := call(in.exec, waitAll, goja.Undefined())
+	if !in.exec.waited {
+		return nil // no ctx.waitUntil
+	}
+	p, err := call(in.exec, in.waitAll, goja.Undefined())
 	var werr error
 	if err != nil {
 		werr = scriptError(err)
@@ -195,4 +195,23 @@ func (e *Engine) afterResponse(ctx context.Context, in *instance) error {
 		}
 	}
 	return werr
+}
+
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
+// asPromise returns v's promise if v is one, without exporting other
+// objects (Export copies a plain object into a map).
+func asPromise(v goja.Value) (*goja.Promise, bool) {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return nil, false
+	}
+	p, ok := o.Export().(*goja.Promise)
+	return p, ok
+}
+
+// isString reports whether v is a JS string primitive.
+func isString(v goja.Value) bool {
+	_, ok := v.(goja.String)
+	return ok
 }

@@ -129,8 +129,14 @@ func (n *runningNode) stdout() string {
 
 func startNode(t *testing.T, bin string, env []string, base string) *runningNode {
 	t.Helper()
+	return startNodeMode(t, bin, "dev", env, base)
+}
+
+// startNodeMode is startNode for `picloud <mode>` (dev or agent).
+func startNodeMode(t *testing.T, bin, mode string, env []string, base string) *runningNode {
+	t.Helper()
 	n := &runningNode{out: new(bytes.Buffer), errOut: new(bytes.Buffer), done: make(chan error, 1)}
-	n.cmd = exec.Command(bin, "dev")
+	n.cmd = exec.Command(bin, mode)
 	n.cmd.Env = env
 	n.cmd.Stdout = lockedWriter{&n.mu, n.out}
 	n.cmd.Stderr = lockedWriter{&n.mu, n.errOut}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +65,7 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 			return new Response("wrote");
 		}
 		const greeting = await env.STORE.get("greeting");
+		console.log("token length " + env.TOKEN.length);
 		return new Response(greeting + "|" + env.TOKEN);
 	} };`
 	srcFile := filepath.Join(t.TempDir(), "kvdemo.js")
@@ -117,6 +120,26 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	if _, code := picloud("", "kv", "put", "store", ".", "x"); code != 5 {
 		t.Errorf("kv put of an illegal key: exit %d, want 5", code)
 	}
+	// Bulk files in the shape `wrangler kv bulk` takes.
+	bulk := `[{"key": "b/1", "value": "one"}, {"key": "b/2", "value": "AAE=", "base64": true, "expiration_ttl": 600}]`
+	if out, code := picloud(bulk, "kv", "bulk", "put", "store", "-"); code != 0 || !strings.Contains(out, "Wrote 2 keys") {
+		t.Errorf("kv bulk put: exit %d %q", code, out)
+	}
+	if out, code := picloud("", "kv", "get", "store", "b/2"); code != 0 || out != "\x00\x01" {
+		t.Errorf("kv get of a base64 bulk value: exit %d %q", code, out)
+	}
+	if _, code := picloud(`[{"key": "b/3", "value": "x"}, {"key": "..", "value": "x"}]`, "kv", "bulk", "put", "store", "-"); code != 5 {
+		t.Errorf("kv bulk put with an illegal key: exit %d, want 5", code)
+	}
+	if _, code := picloud("", "kv", "get", "store", "b/3"); code != 4 {
+		t.Errorf("a refused bulk put wrote b/3: exit %d", code)
+	}
+	if out, code := picloud(`["b/1", {"key": "b/2"}]`, "kv", "bulk", "rm", "store", "-"); code != 0 || !strings.Contains(out, "Deleted 2 keys") {
+		t.Errorf("kv bulk rm: exit %d %q", code, out)
+	}
+	if out, code := picloud("", "kv", "ls", "store", "--prefix", "b/"); code != 0 || strings.Contains(out, "b/") {
+		t.Errorf("after kv bulk rm: exit %d %q", code, out)
+	}
 	out, code = picloud("", "secret", "ls")
 	if code != 0 || !strings.Contains(out, "API_TOKEN") || strings.Contains(out, secret) {
 		t.Errorf("secret ls: exit %d %q", code, out)
@@ -127,7 +150,31 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	if _, code := picloud("", "secret", "rm", "API_TOKEN"); code != 0 {
 		t.Errorf("secret rm: exit %d", code)
 	}
-	if strings.Contains(node.stdout(), secret) {
-		t.Error("the secret appears in the node's output")
+	if strings.Contains(node.stdout(), secret) || strings.Contains(node.stderr(), secret) {
+		t.Error("the secret appears in the node's output or log")
+	}
+	out, code = picloud("", "logs", "--json")
+	if code != 0 || !strings.Contains(out, "token length 17") || strings.Contains(out, secret) {
+		t.Errorf("picloud logs: exit %d, the script's line missing or the secret there: %s", code, out)
+	}
+
+	// After a clean stop every page and WAL record is on disk: no file of
+	// the node, Postgres's included, holds the secret in clear text.
+	node.stop(t)
+	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the secret in clear text", strings.TrimPrefix(path, dataDir))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

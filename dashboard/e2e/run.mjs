@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, chmodSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,7 +129,7 @@ async function main() {
 				'--no-first-run'
 			]
 		});
-		await run(browser, base);
+		await run(browser, base, { bin, work });
 	} catch (e) {
 		results.push({ name: 'setup', ok: false });
 		console.log(`FAIL setup: ${e?.stack ?? e}`);
@@ -145,7 +146,7 @@ async function main() {
 	process.exit(failed ? 1 : 0);
 }
 
-async function run(browser, base) {
+async function run(browser, base, env) {
 	const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 	const page = await ctx.newPage();
 	page.setDefaultTimeout(15_000);
@@ -362,6 +363,9 @@ async function run(browser, base) {
 		await page.waitForURL(/\/admin\/node$/);
 	});
 
+	// Logs, metrics, KV and secrets (dash2): a block of its own.
+	await observeSteps({ browser, page, base, admin, shot, expect, consoleErrors });
+
 	await step('log out', async () => {
 		await page.getByRole('button', { name: 'Log out' }).click();
 		await page.waitForURL(/\/admin\/login/);
@@ -394,16 +398,573 @@ async function run(browser, base) {
 		await phone.close();
 	});
 
+	// Apps settings, routes, bindings, diff, users, keys, first run (dash1).
+	await dash1Steps({ browser, page, base, admin, shot, expect, consoleErrors, env });
+
 	await step('no console errors and only the expected failed requests', async () => {
 		noConsoleErrors();
 		const unexpected = resourceErrors.filter((r) => {
 			const m = /status of (\d+)/.exec(r.text);
 			const st = m ? Number(m[1]) : 0;
 			const path = new URL(r.url, base).pathname;
-			return !expected.some((e) => e.status === st && path === e.path);
+			return !expected.some((e) => e.status === st && (e.path instanceof RegExp ? e.path.test(path) : path === e.path));
 		});
 		assert(unexpected.length === 0, `unexpected failed requests: ${JSON.stringify(unexpected)}`);
 	});
+}
+
+// ---- Logs, metrics, KV and secrets -------------------------------------
+// Deploys its own script through the API, then drives the logs, metrics
+// and KV screens of the default app. Expects to be logged in on page.
+async function observeSteps({ browser, page, base, admin, shot, expect, consoleErrors }) {
+	const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('picloud.session')).token);
+	const apiCall = async (method, path, body, headers = {}) => {
+		const r = await fetch(`${base}/api/v1/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${token}`, ...(body !== undefined && typeof body !== 'string' ? { 'Content-Type': 'application/json' } : {}), ...headers },
+			body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+		});
+		const text = await r.text();
+		return { status: r.status, headers: r.headers, text, json: text && r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+	};
+	const logger = `export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const who = url.searchParams.get("name") ?? "nobody";
+    if (url.searchParams.get("fail")) throw new Error("failing on purpose for " + who);
+    if (url.searchParams.get("warn")) console.warn("careful " + who);
+    else console.log("logged " + who);
+    return new Response("ok " + who);
+  },
+};
+`;
+	let scriptId = '';
+	const call = async (query) => {
+		const r = await fetch(`${base}/api/v1/execute/${scriptId}?${query}`);
+		await r.text();
+		return r.status;
+	};
+
+	await step('logs: a script call arrives live in the tail, with outcome and duration', async () => {
+		const d = await apiCall('POST', '/scripts', { app: 'default', name: 'e2e-logger.js', source: logger, message: 'logger for the logs e2e' });
+		assert(d.status === 200 || d.status === 201, `deploy answered ${d.status} ${d.text}`);
+		scriptId = d.json.id;
+		// From the script's editor, its logs open already filtered.
+		await page.goto(admin('/apps/default/scripts/e2e-logger.js'));
+		await page.getByRole('link', { name: 'Logs of this script' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/logs\?script=e2e-logger\.js$/);
+		assert((await page.getByLabel('Script', { exact: true }).inputValue()) === 'e2e-logger.js', 'script filter not preset');
+		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
+		const name = `tail-${Date.now()}`;
+		const t0 = Date.now();
+		assert((await call(`name=${name}`)) === 200, 'call failed');
+		const item = page.getByTestId('execution').filter({ hasText: `logged ${name}` });
+		await item.waitFor();
+		console.log(`     log line on the live tail ${Date.now() - t0} ms after the call started`);
+		assert((await item.getAttribute('data-outcome')) === 'success', 'outcome is not success');
+		assert(/\d+(\.\d+)? (µs|ms|s)$/.test(await item.getByTestId('duration').innerText()), 'no duration shown');
+		// A failing call shows its outcome and error.
+		assert((await call(`name=${name}&fail=1`)) === 500, 'failing call did not answer 500');
+		const failed = page.getByTestId('execution').filter({ hasText: `failing on purpose for ${name}` });
+		await failed.waitFor();
+		assert((await failed.getAttribute('data-outcome')) === 'error', 'failed call is not an error');
+		await shot('20-logs-live');
+	});
+
+	await step('logs: level filter, search, and paging back through history', async () => {
+		const name = `lvl-${Date.now()}`;
+		await page.getByLabel('Level').selectOption('warn');
+		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
+		assert((await page.getByTestId('execution').filter({ hasText: 'logged tail-' }).count()) === 0, 'info line shown under warn filter');
+		await call(`name=${name}-info`);
+		await call(`name=${name}&warn=1`);
+		await page.getByTestId('execution').filter({ hasText: `careful ${name}` }).waitFor();
+		assert((await page.getByTestId('execution').filter({ hasText: `logged ${name}-info` }).count()) === 0, 'info execution arrived under warn filter');
+		await page.getByLabel('Level').selectOption('');
+		await page.getByTestId('execution').filter({ hasText: `logged ${name}-info` }).waitFor();
+		await page.getByLabel('Search').fill(`${name}-info`);
+		await page.getByText('1 match').waitFor();
+		assert((await page.getByTestId('execution').count()) === 1, 'search left more than one execution');
+		await page.getByLabel('Search').fill('');
+		// 60 more executions: the first page holds 50, "Load older" the rest.
+		for (let i = 0; i < 60; i++) await call(`name=page-${i}`);
+		await page.getByTestId('execution').filter({ hasText: 'logged page-59' }).waitFor();
+		await page.reload();
+		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		await page.getByTestId('execution').filter({ hasText: 'logged page-59' }).waitFor();
+		const first = await page.getByTestId('execution').count();
+		assert(first === 50, `first page shows ${first} executions, want 50`);
+		await page.getByRole('button', { name: 'Load older' }).click();
+		await page.getByTestId('execution').filter({ hasText: `logged tail-` }).waitFor();
+		const all = await page.getByTestId('execution').count();
+		assert(all > 60, `after paging ${all} executions`);
+	});
+
+	await step('metrics: the chart shows the requests, and node numbers', async () => {
+		const want = (await apiCall('GET', '/metrics?app=default&script=e2e-logger.js&since=1h')).json;
+		assert(want.totals.count >= 64, `API counts ${want.totals.count}`);
+		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'Metrics' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/metrics$/);
+		await page.getByLabel('Script', { exact: true }).selectOption('e2e-logger.js');
+		await page.getByTestId('total-requests').filter({ hasText: String(want.totals.count) }).waitFor();
+		const chart = page.getByTestId('chart-requests');
+		await chart.locator('rect').first().waitFor();
+		const label = await chart.locator('svg').getAttribute('aria-label');
+		assert(label.includes(`requests: ${want.totals.count} in total`), `chart says ${label}`);
+		const row = page.getByTestId('script-metrics').locator('tr', { hasText: 'e2e-logger.js' });
+		assert((await row.innerText()).includes(String(want.totals.count)), 'per-script row lacks the count');
+		const nodeBox = page.getByTestId('node-metrics');
+		await nodeBox.getByText(/\d+ \/ 32/).waitFor();
+		// Live refresh: a new call shows up without reloading.
+		await call('name=refresh');
+		await page.getByTestId('total-requests').filter({ hasText: String(want.totals.count + 1) }).waitFor({ timeout: 15_000 });
+		await nodeBox.locator('svg').first().waitFor({ timeout: 15_000 });
+		await shot('21-metrics');
+	});
+
+	await step('KV: add a key with TTL and metadata, view it, delete it', async () => {
+		await page.getByRole('navigation', { name: 'App sections' }).getByRole('link', { name: 'KV & secrets' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/kv$/);
+		await page.getByLabel('Open a namespace by name').fill('e2e-store');
+		await page.getByRole('button', { name: 'Open', exact: true }).click();
+		await page.getByTestId('namespace').filter({ hasText: 'e2e-store' }).waitFor();
+		await page.getByLabel('Key', { exact: true }).fill('config/main');
+		await page.getByRole('region', { name: 'Value' }).getByLabel('Value').fill('{"greeting":"hello","n":[1,2]}');
+		await page.getByLabel('Expires after (seconds, optional)').fill('3600');
+		await page.getByLabel('Metadata (JSON, optional)').fill('{"v": 1}');
+		await page.getByRole('button', { name: 'Save in e2e-store' }).click();
+		await page.getByTestId('kv-ok').filter({ hasText: 'Saved config/main' }).waitFor();
+		const v = page.getByTestId('kv-value');
+		await v.locator('pre').filter({ hasText: '"greeting": "hello"' }).waitFor();
+		const meta = await v.innerText();
+		// Metadata comes back as Postgres prints jsonb.
+		assert(meta.includes('JSON') && /\{"v": ?1\}/.test(meta) && /expires in (59|60) min/.test(meta), `value panel says ${JSON.stringify(meta)}`);
+		const stored = await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main');
+		assert(stored.status === 200 && stored.text === '{"greeting":"hello","n":[1,2]}', `stored ${stored.status} ${stored.text}`);
+		assert(JSON.parse(stored.headers.get('x-picloud-kv-metadata')).v === 1 && stored.headers.get('x-picloud-kv-expiration'), 'metadata or expiration not stored');
+		// Binary values are shown as hex.
+		await apiCall('PUT', '/apps/default/kv/e2e-store/values/blob', '\u0000\u0001binary', { 'Content-Type': 'application/octet-stream' });
+		await page.getByRole('button', { name: 'List' }).click();
+		await page.getByTestId('kv-keys').getByRole('button', { name: 'blob' }).click();
+		await v.locator('pre').filter({ hasText: '00000000  00 01 62 69' }).waitFor();
+		await page.getByTestId('kv-keys').getByRole('button', { name: 'config/main' }).click();
+		await v.locator('pre').filter({ hasText: '"greeting"' }).waitFor();
+		await shot('22-kv');
+		// A too-short TTL is refused before anything is sent.
+		await page.getByLabel('Key', { exact: true }).fill('short');
+		await page.getByLabel('Expires after (seconds, optional)').fill('10');
+		await page.getByRole('button', { name: 'Save in e2e-store' }).click();
+		await page.getByRole('alert').filter({ hasText: 'at least 60' }).waitFor();
+		await page.getByLabel('Expires after (seconds, optional)').fill('');
+		// Delete asks first; Cancel keeps the key.
+		await v.getByRole('button', { name: 'Delete key' }).click();
+		await page.getByTestId('confirm').getByRole('button', { name: 'Cancel' }).click();
+		assert((await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main')).status === 200, 'cancel deleted the key');
+		await v.getByRole('button', { name: 'Delete key' }).click();
+		const confirmBox = page.getByTestId('confirm');
+		assert((await confirmBox.innerText()).includes('config/main'), 'confirmation does not name the key');
+		// The confirm button has the focus: Enter confirms.
+		await page.keyboard.press('Enter');
+		await page.getByTestId('kv-ok').filter({ hasText: 'Deleted config/main' }).waitFor();
+		const left = await page.getByTestId('kv-keys').innerText();
+		assert(!left.includes('config/main'), `deleted key still listed: ${JSON.stringify(left)} (API: ${(await apiCall('GET', '/apps/default/kv/e2e-store/keys')).text})`);
+		assert((await apiCall('GET', '/apps/default/kv/e2e-store/values/config/main')).status === 404, 'key still stored');
+	});
+
+	await step('secrets: set one and see only its name', async () => {
+		const secret = `s3cret-${Date.now()}-value`;
+		await page.getByLabel('Name', { exact: true }).fill('E2E_TOKEN');
+		await page.getByLabel('Value', { exact: true }).last().fill(secret);
+		await page.getByRole('button', { name: 'Set secret' }).click();
+		await page.getByTestId('secret-ok').filter({ hasText: 'Saved secret E2E_TOKEN' }).waitFor();
+		await page.getByTestId('secrets').getByText('E2E_TOKEN').waitFor();
+		const html = await page.content();
+		assert(!html.includes(secret), 'the secret value is in the page');
+		const list = await apiCall('GET', '/apps/default/secrets');
+		assert(list.text.includes('E2E_TOKEN') && !list.text.includes(secret), `secrets list ${list.text}`);
+		await shot('23-secrets');
+		await page.getByRole('button', { name: 'Delete secret E2E_TOKEN' }).click();
+		await page.getByTestId('confirm').getByRole('button', { name: 'Delete' }).click();
+		await page.getByTestId('secret-ok').filter({ hasText: 'Deleted secret E2E_TOKEN' }).waitFor();
+		assert(!(await apiCall('GET', '/apps/default/secrets')).text.includes('E2E_TOKEN'), 'secret still listed');
+	});
+
+	// Phone-sized screens, one step per screen (a phone page is slow to
+	// start on a loaded machine); the session is reused, not logged in again.
+	const saved = await page.evaluate(() => sessionStorage.getItem('picloud.session'));
+	for (const [path, ready, name] of [
+		['/apps/default/logs', (q) => q.getByTestId('execution').first(), '24-phone-logs'],
+		['/apps/default/metrics', (q) => q.getByTestId('chart-requests').locator('svg'), '25-phone-metrics'],
+		['/apps/default/kv', (q) => q.getByTestId('namespace'), '26-phone-kv']
+	]) {
+		await step(`phone-sized screen: ${path} fits`, async () => {
+			const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+			try {
+				await phone.addInitScript((s) => sessionStorage.setItem('picloud.session', s), saved);
+				const p = await phone.newPage();
+				p.on('console', (m) => {
+					if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(`phone: ${m.text()}`);
+				});
+				p.on('pageerror', (e) => consoleErrors.push(`phone uncaught: ${e.message}`));
+				await p.goto(admin(path));
+				await ready(p).waitFor();
+				const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+				assert(overflow <= 1, `${path} is ${overflow}px wider than the screen`);
+				await shot(name, p);
+			} finally {
+				await phone.close();
+			}
+		});
+	}
+}
+
+// ---------------------------------------------------------------------------
+// dash1: app settings, domains, members, routes (check, match), bindings,
+// version diff, users, API keys, node CA, first-run setup on a fresh node.
+// ---------------------------------------------------------------------------
+
+function startAgent(bin, work) {
+	const logs = [];
+	return freePort().then((port) => {
+		const proc = spawn(bin, ['agent'], {
+			env: {
+				...process.env,
+				PICLOUD_BIND: `127.0.0.1:${port}`,
+				PICLOUD_HTTPS_BIND: 'off',
+				PICLOUD_DATA_DIR: join(work, 'fresh'),
+				PICLOUD_ADMIN_PASSWORD: '',
+				DATABASE_URL: ''
+			},
+			stdio: ['ignore', 'pipe', 'pipe']
+		});
+		proc.stdout.on('data', (d) => logs.push(d.toString()));
+		proc.stderr.on('data', (d) => logs.push(d.toString()));
+		return { proc, base: `http://127.0.0.1:${port}`, logs };
+	});
+}
+
+function httpGet(url, host) {
+	return new Promise((res, rej) => {
+		const u = new URL(url);
+		const req = httpRequest({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, headers: { Host: host } }, (r) => {
+			let body = '';
+			r.on('data', (d) => (body += d));
+			r.on('end', () => res({ status: r.statusCode, body }));
+		});
+		req.on('error', rej);
+		req.end();
+	});
+}
+
+async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErrors, env }) {
+	// The fresh node for the first-run screen boots while the other steps run.
+	const fresh = startAgent(env.bin, env.work);
+	const token = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('picloud.session')).token);
+	const apiCall = async (method, path, body) => {
+		const r = await fetch(`${base}/api/v1/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${await token()}`, 'Content-Type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body)
+		});
+		const text = await r.text();
+		return { status: r.status, data: text ? JSON.parse(text) : null };
+	};
+
+	await step('dash1: log in again; Users and API keys are in the menu', async () => {
+		await page.goto(admin('/login'));
+		await page.getByLabel('Password').fill(PASSWORD);
+		await page.getByRole('button', { name: 'Log in' }).click();
+		await page.waitForURL(/\/admin\/apps$/);
+		await page.getByRole('link', { name: 'Users' }).waitFor();
+		await page.getByRole('link', { name: 'API keys' }).waitFor();
+	});
+
+	await step('dash1: create a user; the last-owner guard reads well', async () => {
+		await page.getByRole('link', { name: 'Users' }).click();
+		await page.waitForURL(/\/admin\/users$/);
+		await page.getByLabel('Username').fill('e2e-dev');
+		await page.getByLabel('Password', { exact: true }).fill('e2e-dev-password');
+		await page.getByLabel('Role', { exact: true }).selectOption('member');
+		await page.getByRole('button', { name: 'Create user' }).click();
+		await page.getByText('Created e2e-dev (member).').waitFor();
+		await page.getByTestId('users').getByRole('cell', { name: 'e2e-dev', exact: true }).waitFor();
+		// Demoting the only owner is refused with a message a person reads.
+		expect(409, /^\/api\/v1\/admin\/users\/[^/]+$/);
+		await page.getByLabel('Role of admin').selectOption('member');
+		const alert = page.getByTestId('users').getByRole('alert');
+		await alert.waitFor();
+		const text = await alert.innerText();
+		assert(/without an active owner/.test(text), `guard says ${JSON.stringify(text)}`);
+		assert((await page.getByLabel('Role of admin').inputValue()) === 'owner', 'the select kept the refused role');
+		// Reset a password and deactivate.
+		await page.getByRole('row', { name: /e2e-dev/ }).getByRole('button', { name: 'Reset password' }).click();
+		await page.getByLabel('New password for e2e-dev').fill('another-password-1');
+		await page.getByRole('button', { name: 'Set password', exact: true }).click();
+		await page.getByText('Password of e2e-dev set').waitFor();
+		await shot('09-users');
+	});
+
+	await step('dash1: app settings: rename, claim a domain, conflict shown inline, members', async () => {
+		await page.goto(admin('/apps/e2e-app/settings'));
+		await page.getByRole('heading', { name: 'Settings of e2e-app' }).waitFor();
+		await page.getByLabel('Name', { exact: true }).fill('E2E shop');
+		await page.getByRole('button', { name: 'Save' }).click();
+		await page.getByTestId('settings-ok').filter({ hasText: 'Saved.' }).waitFor();
+		await page.getByLabel('Claim a domain').fill('shop.e2e.test');
+		await page.getByRole('button', { name: 'Claim' }).click();
+		await page.getByTestId('domains').getByText('shop.e2e.test').waitFor();
+		await page.getByLabel('Add a user').fill('e2e-dev');
+		await page.getByLabel('Role', { exact: true }).selectOption('editor');
+		await page.getByRole('button', { name: 'Add member' }).click();
+		await page.getByLabel('Role of e2e-dev').waitFor();
+		assert((await page.getByLabel('Role of e2e-dev').inputValue()) === 'editor', 'member role');
+		await page.getByLabel('Role of e2e-dev').selectOption('viewer');
+		await page.waitForFunction(async () => {
+			const s = JSON.parse(sessionStorage.getItem('picloud.session'));
+			const r = await fetch('/api/v1/admin/apps/e2e-app/members', { headers: { Authorization: `Bearer ${s.token}` } });
+			return (await r.json()).members.some((m) => m.username === 'e2e-dev' && m.role === 'viewer');
+		});
+		expect(404, '/api/v1/admin/apps/e2e-app/members/nobody-here');
+		await page.getByLabel('Add a user').fill('nobody-here');
+		await page.getByRole('button', { name: 'Add member' }).click();
+		await page.getByTestId('member-error').waitFor();
+		await shot('10-app-settings');
+		// The same domain from another app: the 409 names the holder.
+		expect(409, '/api/v1/admin/apps/default/domains');
+		await page.goto(admin('/apps/default/settings'));
+		await page.getByLabel('Claim a domain').fill('shop.e2e.test');
+		await page.getByRole('button', { name: 'Claim' }).click();
+		const err = await page.getByTestId('domain-error').innerText();
+		assert(/claimed by app e2e-app/.test(err), `conflict says ${JSON.stringify(err)}`);
+	});
+
+	await step('dash1: rename the slug; the old one follows to the new', async () => {
+		await page.goto(admin('/apps/e2e-app/settings'));
+		await page.getByLabel('Slug').fill('e2e-shop');
+		await page.getByRole('button', { name: 'Save' }).click();
+		await page.waitForURL(/\/admin\/apps\/e2e-shop\/settings$/);
+		await page.getByTestId('settings-ok').filter({ hasText: 'Renamed to e2e-shop' }).waitFor();
+		await page.goto(admin('/apps/e2e-app/routes'));
+		await page.waitForURL(/\/admin\/apps\/e2e-shop\/routes$/);
+	});
+
+	await step('dash1: add a route with the live check, see a conflict and a parse error', async () => {
+		await page.goto(admin('/apps/default/routes'));
+		await page.getByTestId('routes').getByText('hello').first().waitFor();
+		await page.locator('#route-method').selectOption('GET');
+		await page.locator('#route-path').fill('/e2e/:id');
+		await page.locator('#route-script').selectOption('e2e-hello.js');
+		await page.getByTestId('route-check').getByText('No conflicts: GET /e2e/:id → e2e-hello.js').waitFor();
+		await page.getByRole('button', { name: 'Add route' }).click();
+		await page.getByTestId('routes').getByText('/e2e/:id').waitFor();
+		// The same shape again: the check names the route in the way.
+		expect(409, '/api/v1/admin/routes/check');
+		await page.locator('#route-path').fill('/e2e/:other');
+		await page.getByTestId('route-check').getByText('Conflicts with the route GET /e2e/:id → e2e-hello.js').waitFor();
+		// A parse error points at the position.
+		expect(422, '/api/v1/admin/routes/check');
+		await page.locator('#route-path').fill('/e2e/a:b');
+		const caret = page.getByTestId('route-check').locator('pre.caret');
+		await caret.waitFor();
+		const c = await caret.innerText();
+		assert(c.split('\n')[1] === '      ^', `caret ${JSON.stringify(c)}`);
+		await shot('11-routes-check');
+	});
+
+	await step('dash1: which route answers this URL, and the edge agrees', async () => {
+		await page.locator('#route-path').fill('/');
+		await page.locator('#match-path').fill('/e2e/42');
+		await page.getByRole('button', { name: 'Find route' }).click();
+		const res = page.getByTestId('match-result');
+		await res.getByText('Answered by GET /e2e/:id → e2e-hello.js').waitFor();
+		await res.getByText('42').waitFor();
+		await shot('12-routes-match');
+		const r = await httpGet(`${base}/e2e/42`, 'localhost');
+		assert(r.status === 200 && r.body.includes('nobody'), `GET /e2e/42 = ${r.status} ${r.body}`);
+		// Edit it, then delete it (two clicks).
+		await page.getByRole('button', { name: 'Edit route GET /e2e/:id → e2e-hello.js' }).click();
+		await page.locator('#route-path').fill('/e2e/:n/x');
+		await page.getByTestId('route-check').getByText('No conflicts').waitFor();
+		await page.getByRole('button', { name: 'Save route' }).click();
+		await page.getByTestId('routes').getByText('/e2e/:n/x').waitFor();
+		// By keyboard: Enter asks, Enter again deletes.
+		await page.getByRole('button', { name: 'Delete route GET /e2e/:n/x → e2e-hello.js' }).focus();
+		await page.keyboard.press('Enter');
+		await page.getByRole('button', { name: 'Delete?' }).waitFor();
+		await page.keyboard.press('Enter');
+		await page.getByTestId('routes').getByText('/e2e/:n/x').waitFor({ state: 'detached' });
+	});
+
+	const envScript = `export default {
+  async fetch(request, env) {
+    return Response.json({ greeting: env.GREETING, n: env.CONF.n, kv: typeof env.STORE });
+  },
+};
+`;
+	await step('dash1: bindings editor: invalid JSON refused, then deployed and used', async () => {
+		await page.goto(admin('/apps/default/scripts/e2e-env.js'));
+		const content = page.locator('.cm-content');
+		await content.click();
+		await page.keyboard.press('Control+A');
+		await page.keyboard.press('Delete');
+		await page.keyboard.insertText(envScript);
+		const add = page.getByRole('button', { name: 'Add binding' });
+		await add.click();
+		await page.locator('#binding-name-0').fill('GREETING');
+		await page.locator('#binding-value-0').fill('bonjour');
+		await add.click();
+		await page.locator('#binding-name-1').fill('CONF');
+		await page.locator('#binding-type-1').selectOption('json');
+		await page.locator('#binding-value-1').fill('{"n": ');
+		await page.getByTestId('bindings').getByText('CONF: not valid JSON').waitFor();
+		await page.getByRole('button', { name: 'Deploy' }).click();
+		await page.getByTestId('deploy-error').filter({ hasText: 'Fix the bindings first' }).waitFor();
+		await page.locator('#binding-value-1').fill('{"n": 7}');
+		await add.click();
+		await page.locator('#binding-name-2').fill('STORE');
+		await page.locator('#binding-type-2').selectOption('kv');
+		await page.locator('#binding-value-2').fill('store');
+		await page.getByRole('button', { name: 'Deploy' }).click();
+		await page.getByTestId('deploy-ok').filter({ hasText: 'Created e2e-env.js, version 1' }).waitFor();
+		await page.getByRole('button', { name: 'Send' }).click();
+		const got = JSON.parse(await page.getByTestId('response-body').innerText());
+		assert(got.greeting === 'bonjour' && got.n === 7 && got.kv === 'object', `response ${JSON.stringify(got)}`);
+		// A fresh load reads them back from GET /scripts/{id}.
+		await page.reload();
+		await page.locator('#binding-name-0').waitFor();
+		const names = await page.locator('[id^=binding-name-]').evaluateAll((els) => els.map((e) => e.value));
+		assert(names.join() === 'CONF,GREETING,STORE', `bindings after reload ${names}`);
+		assert((await page.locator('#binding-value-1').inputValue()) === 'bonjour', 'GREETING value');
+	});
+
+	await step('dash1: a code-only deploy keeps the bindings; diff against the live version', async () => {
+		const content = page.locator('.cm-content');
+		await content.click();
+		await page.keyboard.press('Control+A');
+		await page.keyboard.press('Delete');
+		await page.keyboard.insertText(envScript.replace('n: env.CONF.n', 'n: env.CONF.n + 1'));
+		await page.getByRole('button', { name: 'Deploy' }).click();
+		await page.getByTestId('deploy-ok').filter({ hasText: 'Deployed version 2' }).waitFor();
+		await page.getByRole('button', { name: 'Send' }).click();
+		await page.getByTestId('response-body').filter({ hasText: '"n": 8' }).waitFor();
+		await page.getByRole('button', { name: 'Diff version 1' }).click();
+		await page.getByLabel(/Compare version 1 with/).selectOption('live');
+		const diff = page.getByTestId('diff');
+		await diff.getByText('1 added, 1 removed').waitFor();
+		await diff.locator('.line.add', { hasText: 'env.CONF.n + 1' }).waitFor();
+		await diff.locator('.line.del', { hasText: 'n: env.CONF.n,' }).waitFor();
+		await shot('13-bindings-diff');
+		// Clearing every binding sends {} and the script loses them.
+		for (let i = 2; i >= 0; i--) await page.getByTestId('bindings').getByRole('button', { name: /^Remove binding/ }).first().click();
+		await page.getByRole('button', { name: 'Deploy' }).click();
+		await page.getByTestId('deploy-ok').filter({ hasText: 'Deployed version 3' }).waitFor();
+		const { data } = await apiCall('GET', `/scripts?app=default&name=e2e-env.js`);
+		const s = await apiCall('GET', `/scripts/${data.scripts[0].id}`);
+		assert(JSON.stringify(s.data.bindings) === '{}', `bindings after clearing: ${JSON.stringify(s.data.bindings)}`);
+	});
+
+	await step('dash1: API key shown once, works, then revoked', async () => {
+		await page.getByRole('link', { name: 'API keys' }).click();
+		await page.waitForURL(/\/admin\/keys$/);
+		await page.getByLabel('Name').fill('e2e-key');
+		await page.getByLabel('Expires').selectOption('720h');
+		await page.getByRole('button', { name: 'Create key' }).click();
+		const box = page.getByTestId('new-key-box');
+		await box.waitFor();
+		const key = await page.getByLabel('The new API key').inputValue();
+		assert(/^pic_[a-z2-7]{52}$/.test(key), `key ${key}`);
+		await box.getByRole('button', { name: 'Copy' }).click();
+		await box.getByText(/Copied|Selected/).waitFor();
+		await shot('14-api-key');
+		const r = await fetch(`${base}/api/v1/admin/scripts?app=default`, { headers: { Authorization: `Bearer ${key}` } });
+		assert(r.status === 200, `the key answered ${r.status}`);
+		await page.reload();
+		await page.getByTestId('keys').getByText('e2e-key').waitFor();
+		assert(!(await page.content()).includes(key), 'the key is shown again after a reload');
+		await page.getByRole('button', { name: 'Revoke key e2e-key' }).click();
+		await page.getByRole('button', { name: 'Revoke?' }).click();
+		await page.getByTestId('keys').getByText('e2e-key').waitFor({ state: 'detached' });
+		const r2 = await fetch(`${base}/api/v1/admin/scripts?app=default`, { headers: { Authorization: `Bearer ${key}` } });
+		assert(r2.status === 401, `the revoked key answered ${r2.status}`);
+	});
+
+	await step('dash1: delete an app with scripts: confirm by name, then force', async () => {
+		assert((await apiCall('POST', '/apps', { slug: 'e2e-del' })).status === 201, 'create e2e-del');
+		assert((await apiCall('POST', '/scripts', { app: 'e2e-del', name: 'x', source: 'export default { fetch() { return new Response("x") } }' })).status === 201, 'deploy');
+		await page.goto(admin('/apps/e2e-del/settings'));
+		const del = page.getByRole('button', { name: 'Delete app e2e-del' });
+		await del.waitFor();
+		assert(await del.isDisabled(), 'delete enabled before typing the name');
+		await page.getByLabel(/to confirm/).fill('e2e-del');
+		expect(409, '/api/v1/admin/apps/e2e-del');
+		await del.click();
+		await page.getByTestId('has-scripts').filter({ hasText: 'still has 1 script' }).waitFor();
+		await page.getByRole('button', { name: 'Delete e2e-del and its 1 script' }).click();
+		await page.waitForURL(/\/admin\/apps$/);
+		assert((await apiCall('GET', '/apps/e2e-del')).status === 404, 'e2e-del still exists');
+	});
+
+	await step('dash1: node view offers the CA root (or says HTTPS is off)', async () => {
+		expect(404, '/admin/ca.crt');
+		await page.getByRole('link', { name: 'Node' }).click();
+		await page.getByTestId('ca-status').filter({ hasText: 'HTTPS is off' }).waitFor();
+		await page.getByText('Windows').click();
+		await page.getByText('Import-Certificate').waitFor();
+		await shot('15-node-ca');
+	});
+
+	const agent = await fresh;
+	let phone;
+	try {
+		// Outside the step's time limit: a loaded machine may take a while
+		// to create the fresh node's database.
+		const boot = await waitHealthy(agent.base, agent.proc, 120_000).catch((e) => e);
+		await step('dash1: first run on a fresh node: setup token creates the owner', async () => {
+			if (boot) throw boot;
+			const m = /setup_token=([a-z2-7]{26})/.exec(agent.logs.join(''));
+			assert(m, 'the agent logged no setup token');
+			const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+			const p = await ctx.newPage();
+			p.on('console', (msg) => {
+				if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) consoleErrors.push(`first run: ${msg.text()}`);
+			});
+			p.on('pageerror', (e) => consoleErrors.push(`first run uncaught: ${e.message}`));
+			await p.goto(`${agent.base}/admin/`);
+			await p.getByRole('heading', { name: 'First run: create the owner' }).waitFor();
+			await p.getByLabel('Setup token').fill('wrongwrongwrongwrongwrongw');
+			await p.getByLabel('Username').fill('founder');
+			await p.getByLabel('Password', { exact: true }).fill('founder-password');
+			await p.getByLabel('Password again').fill('founder-password');
+			await p.getByRole('button', { name: 'Create owner and log in' }).click();
+			await p.getByRole('alert').filter({ hasText: 'setup token is wrong' }).waitFor();
+			await p.getByLabel('Setup token').fill(m[1]);
+			await shot('16-first-run', p);
+			await p.getByRole('button', { name: 'Create owner and log in' }).click();
+			await p.waitForURL(/\/admin\/apps$/);
+			await p.getByRole('button', { name: 'Menu' }).click();
+			await p.getByText('founder').waitFor();
+			const again = await fetch(`${agent.base}/api/v1/admin/setup`);
+			assert((await again.json()).needed === false, 'setup still needed');
+			phone = p;
+		});
+		await step('dash1: phone-sized screen: the new screens fit', async () => {
+			assert(phone, 'no phone page');
+			for (const path of ['/node', '/apps/default/settings', '/users', '/keys', '/apps/default/routes']) {
+				await phone.goto(`${agent.base}/admin${path}`);
+				await phone.getByRole('heading', { level: 1 }).waitFor();
+				await phone.waitForLoadState('networkidle');
+				const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+				assert(overflow <= 1, `${path} is ${overflow}px wider than the screen`);
+			}
+			await shot('17-phone-routes', phone);
+		});
+	} finally {
+		if (results.some((r) => !r.ok && r.name.startsWith('dash1: first run'))) {
+			console.log('--- fresh agent output ---\n' + agent.logs.join('').slice(-3000));
+		}
+		await phone?.context().close();
+		await stopProcess(agent.proc, 30_000);
+	}
 }
 
 main().catch((e) => {

@@ -1,5 +1,6 @@
 // Package cli is the picloud command-line client: login, apps, scripts,
-// deploy, versions, rollback, invoke, logs, routes, API keys, KV and secrets. It speaks
+// deploy, versions, rollback, invoke, logs, routes, domains, members,
+// users, API keys, KV and secrets. It speaks
 // only HTTP to a node's admin API and imports no server package; only
 // cmd/picloud imports it.
 package cli
@@ -108,6 +109,9 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	}
 	r := &runner{env: env}
 	rest, err := r.globalFlags(args[1:])
+	if err == nil && len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+		err = flag.ErrHelp // before any subcommand: `picloud users --help`
+	}
 	if err == nil {
 		r.out = &output{w: env.Stdout, json: r.json}
 		err = cmd.run(ctx, r, rest)
@@ -116,12 +120,12 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return exitOK
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(env.Stdout, "usage: picloud %s\n", cmd.usage)
+		fmt.Fprintf(env.Stdout, "usage: picloud %s\n", usageLines(cmd.usage))
 		return exitOK
 	}
 	var u *usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(env.Stderr, "picloud %s: %v\nusage: picloud %s\n", cmd.name, err, cmd.usage)
+		fmt.Fprintf(env.Stderr, "picloud %s: %v\nusage: picloud %s\n", cmd.name, err, usageLines(cmd.usage))
 		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
@@ -129,6 +133,11 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "picloud %s: %v\n", cmd.name, err)
 	return exitCode(err)
+}
+
+// usageLines puts each form of a command ("a | b") on its own line.
+func usageLines(u string) string {
+	return strings.ReplaceAll(u, " | ", "\n       picloud ")
 }
 
 // globalFlags takes --json and --url from anywhere in args.
@@ -229,17 +238,20 @@ func commands() []command {
 		{"login", "log in to a node and store the token", "login [URL] [--username NAME] [--password-stdin | --token-stdin]", cmdLogin},
 		{"logout", "end the session and forget the stored token", "logout", cmdLogout},
 		{"whoami", "show who you are logged in as, and where", "whoami", cmdWhoami},
-		{"apps", "list, create or remove apps", "apps ls | apps create SLUG [--name NAME] | apps rm SLUG [--force]", cmdApps},
-		{"scripts", "list the scripts of an app", "scripts ls [--app APP]", cmdScripts},
-		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--message MSG] [--bindings JSON|@FILE]`, cmdDeploy},
+		{"apps", "list, show, create, rename or remove apps", "apps ls | apps show APP | apps create SLUG [--name NAME] | apps set APP [--slug S] [--name N] [--log-executions N] [--log-lines N] [--log-age 72h] | apps rename APP NEW_SLUG | apps rm APP [--force]", cmdApps},
+		{"scripts", "list, show, print the source of or delete scripts", "scripts ls [--app APP] | scripts show SCRIPT [--version N] | scripts source SCRIPT [--version N] | scripts rm SCRIPT  (all with [--app APP])", cmdScripts},
+		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--host HOST] [--message MSG] [--bindings JSON|@FILE] [--limits JSON|@FILE]`, cmdDeploy},
 		{"versions", "list the versions of a script", "versions SCRIPT [--app APP]", cmdVersions},
 		{"rollback", "make an earlier version of a script current", "rollback SCRIPT VERSION [--app APP]", cmdRollback},
 		{"invoke", "call a script and print its answer", "invoke SCRIPT [--app APP] [-X METHOD] [-d BODY|@FILE] [-H 'Name: value']... [-i]", cmdInvoke},
-		{"logs", "show a script's or app's recent executions and console lines; -f to follow", "logs [SCRIPT] [--app APP] [--level L] [--outcome O] [--since 15m] [--limit N] [-f]", cmdLogs},
-		{"routes", "list, add or remove routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--app APP] [--host HOST] | routes rm ID`, cmdRoutes},
+		{"logs", "show a script's or app's recent executions and console lines; -f to follow", "logs [SCRIPT] [--app APP] [--level L] [--outcome O] [--since 15m] [--until T] [--execution ID] [--limit N] [-f]", cmdLogs},
+		{"routes", "list, add, change, remove, check or match routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--host HOST] | routes set ID ["METHOD /path"] [--script S] [--host H] | routes rm ID | routes check SCRIPT "METHOD /path" [--host H] [--id ROUTE] | routes match "METHOD /path" [--host H]  (all with [--app APP])`, cmdRoutes},
 		{"domains", "list, claim or release an app's domains", "domains ls [--app APP] | domains add HOST [--app APP] | domains rm HOST|ID [--app APP]", cmdDomains},
+		{"members", "list, set or remove users' roles on an app", "members ls [--app APP] | members set USER app_admin|editor|viewer [--app APP] | members rm USER [--app APP]", cmdMembers},
+		{"users", "manage the instance's users (owners and admins)", "users ls | users show USER | users create NAME [--role owner|admin|member] [--password-stdin] | users set USER [--role R] [--active true|false] | users deactivate USER | users activate USER | users passwd USER [--password-stdin] | users rm USER", cmdUsers},
+		{"passwd", "change your own password", "passwd [--password-stdin]  (stdin: current password, then the new one)", cmdPasswd},
 		{"keys", "create, list or revoke API keys", "keys create NAME --scope S [--scope S]... [--app APP] [--expires 720h] | keys ls | keys rm ID", cmdKeys},
-		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N] [--metadata JSON] | kv rm NAMESPACE KEY", cmdKV},
+		{"kv", "list, read, write or delete KV keys of an app", "kv ls [NAMESPACE] [--prefix P] [--app APP] | kv get NAMESPACE KEY | kv put NAMESPACE KEY [VALUE|--file F] [--ttl N|--expiration T] [--metadata JSON] | kv rm NAMESPACE KEY | kv bulk put|rm NAMESPACE FILE", cmdKV},
 		{"secret", "list, set (value on stdin) or delete an app's secrets", "secret ls [--app APP] | secret put NAME [--app APP] < value | secret rm NAME [--app APP]", cmdSecret},
 	}
 	return cs

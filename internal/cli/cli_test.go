@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,8 @@ func TestExitCodes(t *testing.T) {
 		{"unreachable", &apiError{Status: 0, Message: "cannot reach"}, 6},
 		{"server error", &apiError{Status: 503}, 6},
 		{"anything else", errors.New("disk full"), 1},
-		{"too many requests", &apiError{Status: 429}, 1},
+		{"login throttled", &apiError{Status: 429}, 3},
+		{"body too large", &apiError{Status: 413}, 5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,6 +217,21 @@ func TestRunReportsUsageAndLoginProblems(t *testing.T) {
 		{"login with a bad URL", []string{"login", "pi.local"}, 2, "must start with http://"},
 		{"whoami logged out", []string{"whoami"}, 3, "picloud login"},
 		{"logs with a bad limit", []string{"logs", "--limit", "500"}, 2, "--limit"},
+		{"logs until with follow", []string{"logs", "--until", "1h", "-f"}, 2, "exclude"},
+		{"users unknown subcommand", []string{"users", "promote", "bob"}, 2, `unknown subcommand "promote"`},
+		{"users set nothing", []string{"users", "set", "bob"}, 2, "give --role or --active"},
+		{"users set bad active", []string{"users", "set", "bob", "--active", "maybe"}, 2, "--active must be true or false"},
+		{"users create without name", []string{"users", "create"}, 2, "missing argument"},
+		{"members set without role", []string{"members", "set", "bob"}, 2, "missing argument"},
+		{"members without subcommand", []string{"members"}, 2, "missing subcommand"},
+		{"apps set nothing", []string{"apps", "set", "shop"}, 2, "give --slug, --name"},
+		{"apps set bad retention", []string{"apps", "set", "shop", "--log-lines", "lots"}, 2, `--log-lines must be a positive number or "default"`},
+		{"apps rename without new slug", []string{"apps", "rename", "shop"}, 2, "missing argument"},
+		{"routes set nothing", []string{"routes", "set", "some-id"}, 2, "nothing to change"},
+		{"routes match bad spec", []string{"routes", "match", "GET x"}, 2, "must start with /"},
+		{"deploy bad limits", []string{"deploy", "x.js", "--limits", "{cpu"}, 2, "--limits must be JSON"},
+		{"scripts unknown subcommand", []string{"scripts", "cat", "x"}, 2, "ls, show, source or rm"},
+		{"passwd logged out", []string{"passwd", "--password-stdin"}, 3, "picloud login"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +244,11 @@ func TestRunReportsUsageAndLoginProblems(t *testing.T) {
 	e, out, _ := testEnv(t, map[string]string{})
 	if code := Run(context.Background(), e, []string{"deploy", "--help"}); code != 0 || !strings.Contains(out.String(), "usage: picloud deploy FILE") {
 		t.Fatalf("--help: %d %q", code, out.String())
+	}
+	e, out, _ = testEnv(t, map[string]string{})
+	if code := Run(context.Background(), e, []string{"users", "--help"}); code != 0 ||
+		!strings.Contains(out.String(), "usage: picloud users ls\n       picloud users show USER\n") {
+		t.Fatalf("users --help: %d %q", code, out.String())
 	}
 }
 
@@ -274,5 +296,27 @@ func TestReadStreamSkipsSeenAndParsesEvents(t *testing.T) {
 	}
 	if err := r.readStream(strings.NewReader("event: execution\ndata: {nope\n\n"), &last); err == nil {
 		t.Fatal("a bad event was accepted")
+	}
+}
+
+func TestReadLines(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     []string
+	}{
+		{"two lines", "old\nnew\n", []string{"old", "new"}},
+		{"no final newline", "old\nnew", []string{"old", "new"}},
+		{"crlf", "old\r\nnew\r\n", []string{"old", "new"}},
+		{"extra lines ignored", "a\nb\nc\n", []string{"a", "b"}},
+		{"one line", "only\n", []string{"only"}},
+		{"empty", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readLines(strings.NewReader(tc.in), 2)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("readLines = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -154,6 +154,8 @@ func decodeError(status int, body []byte) *apiError {
 		e.hint = "log in again with `picloud login`, or set PICLOUD_TOKEN to a valid token or API key"
 	case http.StatusForbidden:
 		e.hint = "your account or API key lacks the permission; ask an admin of this app or instance"
+	case http.StatusTooManyRequests:
+		e.hint = "too many failed logins for this account or address; wait and retry (an admin can set the password with `picloud users passwd`)"
 	case http.StatusServiceUnavailable:
 		e.hint = "the control plane is unavailable right now; retry shortly"
 	}
@@ -185,11 +187,12 @@ func exitCode(err error) int {
 		switch {
 		case e.Status == 0 || e.Status >= 500:
 			return exitUnavailable
-		case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status == http.StatusTooManyRequests:
 			return exitAuth
 		case e.Status == http.StatusNotFound:
 			return exitNotFound
-		case e.Status == http.StatusConflict || e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusBadRequest:
+		case e.Status == http.StatusConflict || e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusBadRequest ||
+			e.Status == http.StatusRequestEntityTooLarge:
 			return exitConflict
 		}
 	}

@@ -21,10 +21,15 @@ import (
 // newer server does not break an older CLI.
 type (
 	app struct {
-		ID        string    `json:"id"`
-		Slug      string    `json:"slug"`
-		Name      string    `json:"name"`
-		CreatedAt time.Time `json:"created_at"`
+		ID           string    `json:"id"`
+		Slug         string    `json:"slug"`
+		Name         string    `json:"name"`
+		CreatedAt    time.Time `json:"created_at"`
+		LogRetention struct {
+			Executions *int    `json:"executions"`
+			Lines      *int    `json:"lines"`
+			Age        *string `json:"age"`
+		} `json:"log_retention"`
 	}
 	script struct {
 		ID       string `json:"id"`
@@ -82,6 +87,10 @@ type (
 		Username string `json:"username"`
 		Role     string `json:"role"`
 		Auth     string `json:"auth"`
+		Apps     []struct {
+			AppID string `json:"app_id"`
+			Role  string `json:"role"`
+		} `json:"apps"`
 	}
 	logLine struct {
 		Time    time.Time `json:"time"`
@@ -281,16 +290,46 @@ func cmdWhoami(ctx context.Context, r *runner, args []string) error {
 		via = " via an API key"
 	}
 	r.out.printf("%s (%s) on %s%s\n", who.Username, who.Role, c.base, via)
+	if who.Role == "member" {
+		// A member acts only through its app roles: name them.
+		var list struct {
+			Apps []app `json:"apps"`
+		}
+		slugs := map[string]string{}
+		if c.do(ctx, http.MethodGet, "/apps", nil, nil, &list) == nil {
+			for _, a := range list.Apps {
+				slugs[a.ID] = a.Slug
+			}
+		}
+		var roles []string
+		for _, a := range who.Apps {
+			name := slugs[a.AppID]
+			if name == "" {
+				name = a.AppID
+			}
+			roles = append(roles, name+" ("+a.Role+")")
+		}
+		sort.Strings(roles)
+		if len(roles) == 0 {
+			r.out.printf("no app roles yet: an owner or admin gives them with `picloud members set %s ROLE --app APP`\n", who.Username)
+		} else {
+			r.out.printf("apps: %s\n", strings.Join(roles, ", "))
+		}
+	}
 	return nil
 }
 
 func cmdApps(ctx context.Context, r *runner, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: ls, create or rm")
+		return usagef("missing subcommand: ls, show, create, set, rename or rm")
 	}
 	sub, args := args[0], args[1:]
 	f := newFlags("apps " + sub)
 	switch sub {
+	case "show", "get":
+		return appShow(ctx, r, f, args)
+	case "set", "rename":
+		return appSet(ctx, r, f, sub, args)
 	case "ls", "list":
 		if err := f.parse(args, 0, 0); err != nil {
 			return err
@@ -360,12 +399,18 @@ func cmdApps(ctx context.Context, r *runner, args []string) error {
 		r.out.printf("Deleted app %s.\n", f.arg(0))
 		return nil
 	}
-	return usagef("unknown subcommand %q: ls, create or rm", sub)
+	return usagef("unknown subcommand %q: ls, show, create, set, rename or rm", sub)
 }
 
 func cmdScripts(ctx context.Context, r *runner, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "show", "get", "source", "rm", "delete":
+			return scriptCmd(ctx, r, args[0], args[1:])
+		}
+	}
 	if len(args) == 0 || (args[0] != "ls" && args[0] != "list") {
-		return usagef("missing or unknown subcommand: ls")
+		return usagef("missing or unknown subcommand: ls, show, source or rm")
 	}
 	f := newFlags("scripts ls")
 	appRef := r.appFlag(f)
@@ -443,24 +488,19 @@ func cmdDeploy(ctx context.Context, r *runner, args []string) error {
 	routeSpec := f.String("route", "", `bind a route, e.g. "GET /hello" or "/hello" for any method`)
 	host := f.String("host", "", "host of the route (default: any)")
 	msg := f.String("message", "", "a note stored with this version")
-	bindingsArg := f.String("bindings", "", `the version's env bindings as JSON or @FILE, e.g. '{"STORE": {"type": "kv", "namespace": "store"}}'`)
+	bindingsArg := f.String("bindings", "", `the version's env bindings as JSON or @FILE, e.g. '{"STORE": {"type": "kv", "namespace": "store"}}' (default: keep the current ones)`)
+	limitsArg := f.String("limits", "", `sandbox overrides as JSON or @FILE, e.g. '{"cpu_time_ms": 2000}' (default: keep the current ones; '{}' resets)`)
 	if err := f.parse(args, 1, 1); err != nil {
 		return err
 	}
 	file := f.arg(0)
-	var bindings json.RawMessage
-	if *bindingsArg != "" {
-		b := []byte(*bindingsArg)
-		if rest, ok := strings.CutPrefix(*bindingsArg, "@"); ok {
-			var err error
-			if b, err = r.readAllFile(rest); err != nil {
-				return err
-			}
-		}
-		if !json.Valid(b) {
-			return usagef("--bindings must be JSON (or @FILE holding JSON)")
-		}
-		bindings = b
+	bindings, err := r.jsonArg("bindings", *bindingsArg)
+	if err != nil {
+		return err
+	}
+	lims, err := r.jsonArg("limits", *limitsArg)
+	if err != nil {
+		return err
 	}
 	lang, err := languageOf(file)
 	if err != nil {
@@ -489,11 +529,17 @@ func cmdDeploy(ctx context.Context, r *runner, args []string) error {
 	if bindings != nil {
 		in["bindings"] = bindings
 	}
+	if lims != nil {
+		in["limits"] = lims
+	}
 	var d deployed
 	if err := c.do(ctx, http.MethodPost, "/scripts", nil, in, &d); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Code == "syntax_error" {
 			ae.Message = file + ": " + ae.Message
+		}
+		if errors.As(err, &ae) && (ae.Code == "limit_above_ceiling" || ae.Code == "unknown_limit") {
+			ae.hint = "see the knobs and the node's ceilings in docs/runtime-isolation.md; an admin raises ceilings with PICLOUD_LIMIT_CEILINGS"
 		}
 		return err
 	}
@@ -755,12 +801,18 @@ func cmdInvoke(ctx context.Context, r *runner, args []string) error {
 
 func cmdRoutes(ctx context.Context, r *runner, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: ls, add or rm")
+		return usagef("missing subcommand: ls, add, set, rm, check or match")
 	}
 	sub, args := args[0], args[1:]
 	f := newFlags("routes " + sub)
 	appRef := r.appFlag(f)
 	switch sub {
+	case "check":
+		return routeCheck(ctx, r, f, appRef, args)
+	case "match":
+		return routeMatch(ctx, r, f, appRef, args)
+	case "set", "update":
+		return routeSet(ctx, r, f, appRef, args)
 	case "ls", "list":
 		if err := f.parse(args, 0, 0); err != nil {
 			return err
@@ -828,7 +880,7 @@ func cmdRoutes(ctx context.Context, r *runner, args []string) error {
 		r.out.printf("Removed route %s.\n", f.arg(0))
 		return nil
 	}
-	return usagef("unknown subcommand %q: ls, add or rm", sub)
+	return usagef("unknown subcommand %q: ls, add, set, rm, check or match", sub)
 }
 
 func cmdKeys(ctx context.Context, r *runner, args []string) error {

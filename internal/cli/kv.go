@@ -47,7 +47,7 @@ func kvValuePath(app, ns, key string) string {
 
 func cmdKV(ctx context.Context, r *runner, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: ls, get, put or rm")
+		return usagef("missing subcommand: ls, get, put, rm or bulk")
 	}
 	sub, args := args[0], args[1:]
 	f := newFlags("kv " + sub)
@@ -101,6 +101,7 @@ func cmdKV(ctx context.Context, r *runner, args []string) error {
 	case "put":
 		file := f.String("file", "", "read the value from this file (- for stdin)")
 		ttl := f.Int64("ttl", 0, "expire the key after this many seconds (at least 60)")
+		expiration := f.Int64("expiration", 0, "expire the key at this time, in seconds since the epoch")
 		metadata := f.String("metadata", "", "metadata as JSON")
 		if err := f.parse(args, 2, 3); err != nil {
 			return err
@@ -127,9 +128,15 @@ func cmdKV(ctx context.Context, r *runner, args []string) error {
 		if err != nil {
 			return err
 		}
-		var q url.Values
+		if *ttl != 0 && *expiration != 0 {
+			return usagef("give --ttl or --expiration, not both")
+		}
+		q := url.Values{}
 		if *ttl != 0 {
-			q = url.Values{"expiration_ttl": {strconv.FormatInt(*ttl, 10)}}
+			q.Set("expiration_ttl", strconv.FormatInt(*ttl, 10))
+		}
+		if *expiration != 0 {
+			q.Set("expiration", strconv.FormatInt(*expiration, 10))
 		}
 		hdr := http.Header{}
 		if *metadata != "" {
@@ -159,8 +166,67 @@ func cmdKV(ctx context.Context, r *runner, args []string) error {
 		}
 		r.out.printf("Deleted %s/%s.\n", f.arg(0), f.arg(1))
 		return nil
+	case "bulk":
+		if err := f.parse(args, 3, 3); err != nil {
+			return err
+		}
+		return kvBulk(ctx, r, *appRef, f.arg(0), f.arg(1), f.arg(2))
 	}
-	return usagef("unknown subcommand %q: ls, get, put or rm", sub)
+	return usagef("unknown subcommand %q: ls, get, put, rm or bulk", sub)
+}
+
+// kvBulk runs `kv bulk put|rm NAMESPACE FILE` with the JSON files of
+// `wrangler kv bulk`: for put an array of {key, value, base64, expiration,
+// expiration_ttl, metadata}; for rm an array of keys, as strings or as
+// objects with a key.
+func kvBulk(ctx context.Context, r *runner, app, op, ns, file string) error {
+	if op != "put" && op != "rm" && op != "delete" {
+		return usagef("unknown bulk operation %q: put or rm", op)
+	}
+	data, err := r.readAllFile(file)
+	if err != nil {
+		return err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return usagef("%s must hold a JSON array: %v", file, err)
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	base := "/apps/" + url.PathEscape(app) + "/kv/" + url.PathEscape(ns) + "/bulk"
+	if op == "put" {
+		var out struct{ Written int }
+		if err := c.do(ctx, http.MethodPut, base, nil, json.RawMessage(data), &out); err != nil {
+			return err
+		}
+		if r.json {
+			return r.out.emit(map[string]any{"namespace": ns, "written": out.Written})
+		}
+		r.out.printf("Wrote %d keys to %s.\n", out.Written, ns)
+		return nil
+	}
+	keys := make([]string, len(items))
+	for i, it := range items {
+		var obj struct{ Key *string }
+		switch {
+		case json.Unmarshal(it, &keys[i]) == nil:
+		case json.Unmarshal(it, &obj) == nil && obj.Key != nil:
+			keys[i] = *obj.Key
+		default:
+			return usagef("%s: item %d is neither a key nor an object with a key", file, i)
+		}
+	}
+	var out struct{ Deleted int }
+	if err := c.do(ctx, http.MethodPost, base+"/delete", nil, keys, &out); err != nil {
+		return err
+	}
+	if r.json {
+		return r.out.emit(map[string]any{"namespace": ns, "deleted": out.Deleted})
+	}
+	r.out.printf("Deleted %d keys from %s.\n", out.Deleted, ns)
+	return nil
 }
 
 // kvRaw sends a request whose body is raw bytes, expecting no answer body.

@@ -22,11 +22,16 @@ func cmdLogs(ctx context.Context, r *runner, args []string) error {
 	level := f.String("level", "", "only lines at or above: debug, info, warn, error")
 	outcome := f.String("outcome", "", "only executions that ended: success, error, timeout, limit")
 	since := f.String("since", "", "only since a time (RFC 3339) or a duration back (15m, 2h)")
+	until := f.String("until", "", "only until a time (RFC 3339) or a duration back (15m, 2h)")
+	execID := f.String("execution", "", "only the execution with this id (as printed by --json)")
 	limit := f.Int("limit", 0, "how many executions to show (max 200; default 20, 10 with -f)")
 	follow := f.Bool("f", false, "keep printing new executions as they happen (Ctrl-C to stop)")
 	f.BoolVar(follow, "follow", false, "same as -f")
 	if err := f.parse(args, 0, 1); err != nil {
 		return err
+	}
+	if *until != "" && *follow {
+		return usagef("--until and -f exclude each other")
 	}
 	if *limit < 0 || *limit > 200 {
 		return usagef("--limit must be from 1 to 200")
@@ -58,12 +63,18 @@ func cmdLogs(ctx context.Context, r *runner, args []string) error {
 	if *outcome != "" {
 		q.Set("outcome", *outcome)
 	}
+	if *execID != "" {
+		q.Set("execution", *execID)
+	}
 	list := url.Values{"lines": {"true"}, "limit": {strconv.Itoa(*limit)}}
 	for k, v := range q {
 		list[k] = v
 	}
 	if *since != "" {
 		list.Set("since", *since)
+	}
+	if *until != "" {
+		list.Set("until", *until)
 	}
 	var page struct {
 		Executions []execution `json:"executions"`

@@ -52,6 +52,102 @@
     },
   }.from);
 
+  // replace and replaceAll: one native call whose output (and list of
+  // matches, which goja builds before replacing) can be far larger than
+  // any argument. A cheap upper bound is checked first; only when it is
+  // over the limit are the matches counted (a global regexp is run once
+  // more, stopping as soon as the count is too many). A replacer
+  // function's results are summed as they come. Arguments are converted
+  // once, in the standard order, and the originals get the results.
+  const MATCH = 64; // bytes goja keeps per match while replacing
+  const RP = RegExp.prototype, rxReplace = RP[Symbol.replace];
+  const strReplace = SP.replace, strReplaceAll = SP.replaceAll, indexOf = SP.indexOf;
+  // replBytes bounds what one replacement string adds: [per match, per
+  // call]. $` and $' insert up to the whole string at every match; $&,
+  // $n and $<name> insert parts of matches, at most the string in all.
+  function replBytes(r, len) {
+    let perMatch = r.length, total = 0;
+    for (let i = apply(indexOf, r, ["$"]); i >= 0 && i + 1 < r.length; i = apply(indexOf, r, ["$", i + 2])) {
+      const c = r[i + 1];
+      if (c === "`" || c === "'") perMatch += len;
+      else if (c !== "$") total += len;
+    }
+    return [perMatch, total];
+  }
+  // guardFn wraps a replacer function to sum the length of its results.
+  function guardFn(what, fn, base) {
+    let out = base;
+    return function () {
+      const r = String(apply(fn, undefined, arguments));
+      out += r.length + MATCH;
+      check(what, out);
+      return r;
+    };
+  }
+  // countMatches bounds the number of matches of a global regexp in s,
+  // stopping at the first count over the limit (so its cost is bounded
+  // like the replacement's). An empty match may be counted twice: it
+  // never undercounts. (split would count in Go, but goja's split finds
+  // every match before applying its limit.)
+  function countMatches(rx, s, base, per) {
+    const c = new RegExp(rx.source, rx.flags), lim = g.limit();
+    let n = 0, last = -1;
+    while (c.test(s)) {
+      if (++n * per + base > lim) return n;
+      if (c.lastIndex === last) c.lastIndex++;
+      last = c.lastIndex;
+    }
+    return n;
+  }
+  // countString is the number of matches of search in s (at most one
+  // unless all), stopping at the first count over the limit.
+  function countString(s, search, all, base, per) {
+    if (!all) return apply(indexOf, s, [search]) < 0 ? 0 : 1;
+    if (search === "") return s.length + 1;
+    const lim = g.limit();
+    let n = 0;
+    for (let i = apply(indexOf, s, [search]); i >= 0; i = apply(indexOf, s, [search, i + search.length])) {
+      if (++n * per + base > lim) return n;
+    }
+    return n;
+  }
+  // bound checks a replacement of s with at most maxN matches; count
+  // gives the real number when the bound with maxN is over the limit.
+  function bound(what, s, maxN, repl, count) {
+    const len = s.length;
+    if (typeof repl === "function") {
+      if (len + maxN * MATCH > g.limit()) check(what, len + count(len, MATCH) * MATCH);
+      return guardFn(what, repl, len);
+    }
+    const [perMatch, total] = replBytes(repl, len);
+    const per = MATCH + perMatch, base = len + total;
+    if (base + maxN * per > g.limit()) check(what, base + count(base, per) * per);
+    return repl;
+  }
+  wrap(RP, Symbol.replace, {
+    [Symbol.replace](string, replaceValue) {
+      const s = String(string);
+      const r = typeof replaceValue === "function" ? replaceValue : String(replaceValue);
+      const rx = this;
+      const count = (base, per) => (!(rx instanceof RegExp) ? s.length + 1 : !rx.global ? 1 : countMatches(rx, s, base, per));
+      return apply(rxReplace, this, [s, bound("RegExp.prototype[Symbol.replace]", s, s.length + 1, r, count)]);
+    },
+  }[Symbol.replace]);
+  const isObj = (v) => v !== null && (typeof v === "object" || typeof v === "function");
+  for (const [name, orig, all] of [["replace", strReplace, false], ["replaceAll", strReplaceAll, true]]) {
+    const what = "String.prototype." + name;
+    wrap(SP, name, {
+      [name](searchValue, replaceValue) {
+        // A regexp (or any object) goes through its Symbol.replace, guarded above.
+        if (this == null || isObj(searchValue)) return apply(orig, this, arguments);
+        const s = String(this), search = String(searchValue);
+        const r = typeof replaceValue === "function" ? replaceValue : String(replaceValue);
+        const maxN = all ? (search === "" ? s.length + 1 : Math.floor(s.length / search.length) + 1) : 1;
+        return apply(orig, s, [search, bound(what, s, maxN, r, (base, per) => countString(s, search, all, base, per))]);
+      },
+    }[name]);
+  }
+
   // Constructors that allocate their size up front are replaced by proxies
   // whose construct trap checks the size; prototype.constructor follows so
   // that identity checks keep working.
@@ -122,13 +218,24 @@
     if ("value" in d) push(d.value);
   }
   push(getProto(global));
+  // Most objects are functions (about 700 of 800), and most of their
+  // properties are length and name, whose values are primitives in every
+  // built-in and prelude function (TestHardenFreezesEverything checks
+  // that nothing reachable is left unfrozen), and prototype, which a
+  // function cannot have as an accessor: those skip the descriptor.
   while (stack.length > 0) {
     const o = stack.pop();
     freezeObj(o);
     push(getProto(o));
     const ks = ownKeys(o);
+    const fn = typeof o === "function";
     for (let i = 0; i < ks.length; i++) {
-      const d = getOwn(o, ks[i]);
+      const k = ks[i];
+      if (fn) {
+        if (k === "length" || k === "name") continue;
+        if (k === "prototype") { push(o.prototype); continue; }
+      }
+      const d = getOwn(o, k);
       if ("value" in d) push(d.value);
       else { push(d.get); push(d.set); }
     }

@@ -10,7 +10,7 @@
   // to Symbol.for("Symbol.asyncIterator"), so both name the same symbol.
   if (!Symbol.asyncIterator) Object.defineProperty(Symbol, "asyncIterator", { value: Symbol.for("Symbol.asyncIterator") });
   const enc = (s) => new Uint8Array(native.utf8Encode(String(s)));
-  const dec = (b) => native.decode(native.newDecoder(), b, false, false, false);
+  const dec = (b) => native.utf8Decode(b); // TextDecoder's default decode, in one call
   const isBufferSource = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
   const copyBytes = (v) => v instanceof ArrayBuffer
     ? new Uint8Array(v.slice(0))
@@ -303,23 +303,36 @@
 
   // ---- Headers -----------------------------------------------------------
 
+  // Scripts use a handful of header names over and over: remember the
+  // lower-cased form of names already checked (bounded; internal).
+  const headerNames = new Map();
   function normName(name) {
     name = String(name);
+    let k = headerNames.get(name);
+    if (k !== undefined) return k;
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new TypeError("Invalid header name: " + name);
-    return name.toLowerCase();
+    k = name.toLowerCase();
+    if (headerNames.size >= 256) headerNames.clear();
+    headerNames.set(name, k);
+    return k;
   }
+  // native.headerValue trims HTTP whitespace and returns null for a value
+  // with NUL, CR or LF.
   function normValue(v) {
-    v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-    if (/[\0\r\n]/.test(v)) throw new TypeError("Invalid header value");
+    v = native.headerValue(String(v));
+    if (v === null) throw new TypeError("Invalid header value");
     return v;
   }
+  // Module-private access to Headers' map (set in its static block), so
+  // that internal fast paths are not reachable from scripts.
+  let headersFromPairs, headersSetDefault, headerPairs;
 
   class Headers {
     #map = new Map(); // lowercase name -> array of values
     constructor(init = undefined) {
       if (init == null) return;
       if (init instanceof Headers) {
-        for (const [k, v] of init.#map) this.#map.set(k, v.slice());
+        init.#map.forEach((v, k) => { this.#map.set(k, v.slice()); });
       } else if (typeof init === "object" && typeof init[Symbol.iterator] === "function") {
         for (const pair of init) {
           const p = Array.from(pair);
@@ -365,10 +378,24 @@
     [Symbol.iterator]() { return this.entries(); }
     get [Symbol.toStringTag]() { return "Headers"; }
     // Raw pairs for the wire, one per value: several Set-Cookie lines.
-    static _pairs(h) {
-      const out = [];
-      for (const [k, vs] of h.#map) for (const v of vs) out.push(k, v);
-      return out;
+    static _pairs(h) { return headerPairs(h); }
+    static {
+      headerPairs = (h) => {
+        const out = [];
+        h.#map.forEach((vs, k) => { for (let i = 0; i < vs.length; i++) out.push(k, vs[i]); });
+        return out;
+      };
+      // pairs come from Go, names lower-cased and values checked there.
+      headersFromPairs = (pairs) => {
+        const h = new Headers(), m = h.#map;
+        for (let i = 0; i + 1 < pairs.length; i += 2) {
+          const vs = m.get(pairs[i]);
+          if (vs) vs.push(pairs[i + 1]); else m.set(pairs[i], [pairs[i + 1]]);
+        }
+        return h;
+      };
+      // k must be lower case and v valid.
+      headersSetDefault = (h, k, v) => { if (!h.#map.has(k)) h.#map.set(k, [v]); };
     }
   }
 
@@ -845,10 +872,12 @@
 
   // ---- Bodies, Request, Response -------------------------------------------
 
-  // extractBody returns [bytes or stream or null, content type or null].
+  // extractBody returns [bytes, string, stream or null, content type or
+  // null]. A string body stays a string until its bytes are needed: the
+  // engine encodes it straight into the wire.
   function extractBody(body) {
     if (body == null) return [null, null];
-    if (typeof body === "string") return [enc(body), "text/plain;charset=UTF-8"];
+    if (typeof body === "string") return [body, "text/plain;charset=UTF-8"];
     if (isBufferSource(body)) return [copyBytes(body), null];
     if (body instanceof Blob) return [Blob._bytes(body), body.type || null];
     if (body instanceof URLSearchParams) return [enc(body.toString()), "application/x-www-form-urlencoded;charset=UTF-8"];
@@ -883,18 +912,43 @@
     return parts.length === 1 ? parts[0] : concatBytes(parts);
   }
 
+  // Module-private access to bodies (set in Body's static block).
+  let bodyInit, bodySet, bodyBytes, bodyRawSource;
+
   class Body {
-    #src = null; // Uint8Array, ReadableStream or null
+    #src = null; // Uint8Array, string, ReadableStream or null
     #used = false;
     _initBody(body, headers) {
       const [src, type] = extractBody(body);
       this.#src = src;
       if (type !== null && !headers.has("content-type")) headers.set("content-type", type);
     }
+    static {
+      // bodyInit is _initBody for the constructors: headers is their own
+      // Headers; jsonType makes a string body application/json.
+      bodyInit = (b, body, headers, jsonType) => {
+        if (body == null) return;
+        if (typeof body === "string") {
+          b.#src = body;
+          headersSetDefault(headers, "content-type", jsonType ? "application/json" : "text/plain;charset=UTF-8");
+          return;
+        }
+        const [src, type] = extractBody(body);
+        b.#src = src;
+        if (type !== null) headersSetDefault(headers, "content-type", normValue(type));
+      };
+      // bodyBytes turns a string source into its bytes, once.
+      bodyBytes = (b) => {
+        if (typeof b.#src === "string") b.#src = enc(b.#src);
+        return b.#src;
+      };
+      bodyRawSource = (b) => b.#src;
+      bodySet = (b, src) => { b.#src = src; };
+    }
     get body() {
       if (this.#src === null) return null;
       if (!(this.#src instanceof ReadableStream)) {
-        const s = bytesStream(this.#src);
+        const s = bytesStream(bodyBytes(this));
         if (this.#used) s.cancel();
         this.#src = s;
       }
@@ -909,7 +963,7 @@
         if (this.#src.locked) throw new TypeError("The body stream is locked");
         return readAll(this.#src);
       }
-      return this.#src;
+      return bodyBytes(this);
     }
     async arrayBuffer() { return toAB(await this.#consume()); }
     async bytes() { return (await this.#consume()).slice(); }
@@ -946,18 +1000,22 @@
         this.#src = a;
         return b;
       }
-      return this.#src;
+      return bodyBytes(this);
     }
-    _source() { return this.#src; }
+    _source() { return bodyBytes(this); }
     _markUsed() { this.#used = true; }
   }
 
   const normalMethods = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
 
+  let requestFromGo;
+
   class Request extends Body {
     #method = "GET"; #url; #headers; #redirect = "follow"; #signal; #cf;
+    #pairs = null; // header pairs from Go, until headers is first read
     constructor(input, init = {}) {
       super();
+      if (input === INTERNAL) return; // requestFromGo
       if (init === null || init === undefined) init = {};
       let body = init.body, src = null;
       if (input instanceof Request) {
@@ -993,12 +1051,32 @@
       if ((body != null || src !== null) && (this.#method === "GET" || this.#method === "HEAD")) {
         throw new TypeError("Request with GET/HEAD method cannot have body.");
       }
-      if (src !== null) this._initBody(src, this.#headers);
-      else this._initBody(body, this.#headers);
+      bodyInit(this, src !== null ? src : body, this.#headers, false);
+    }
+    static {
+      // requestFromGo builds the request a handler gets from what the
+      // engine already checked and normalised (engine.go, goRequest): an
+      // absolute href, the method, lower-cased header names with valid
+      // values, and the body's bytes or null. Headers are built on first
+      // read; most handlers never look.
+      requestFromGo = (url, method, pairs, body) => {
+        const r = new Request(INTERNAL);
+        r.#url = url;
+        r.#method = method;
+        r.#pairs = pairs;
+        if (body !== null) bodySet(r, new Uint8Array(body)); // the engine's own copy
+        return r;
+      };
     }
     get method() { return this.#method; }
     get url() { return this.#url; }
-    get headers() { return this.#headers; }
+    get headers() {
+      if (this.#pairs !== null) {
+        this.#headers = headersFromPairs(this.#pairs);
+        this.#pairs = null;
+      }
+      return this.#headers;
+    }
     get redirect() { return this.#redirect; }
     get signal() { return this.#signal || (this.#signal = new AbortSignal(INTERNAL)); }
     get cf() { return this.#cf; }
@@ -1006,11 +1084,13 @@
     get keepalive() { return false; }
     clone() {
       const b = this._cloneBody();
+      if (this.#pairs !== null) void this.headers;
       return new Request(this.#url, { method: this.#method, headers: this.#headers, body: b, redirect: this.#redirect, signal: this.#signal, cf: this.#cf });
     }
     get [Symbol.toStringTag]() { return "Request"; }
   }
 
+  const JSON_BODY = Symbol("json body"); // Response.json's constructor token
   const nullBodyStatus = (s) => s === 101 || s === 204 || s === 205 || s === 304;
   const redirectStatus = [301, 302, 303, 307, 308];
 
@@ -1024,14 +1104,14 @@
         throw new RangeError(`Responses may only be constructed with status codes in the range 200 to 599, inclusive. Got ${init.status}.`);
       }
       const statusText = init.statusText === undefined ? "" : String(init.statusText);
-      if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError("Invalid statusText");
+      if (statusText !== "" && /[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError("Invalid statusText");
       if (body != null && nullBodyStatus(status)) {
         throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       }
       this.#status = status;
       this.#statusText = statusText;
       this.#headers = new Headers(init.headers);
-      this._initBody(body, this.#headers);
+      bodyInit(this, body, this.#headers, internal === JSON_BODY);
     }
     get status() { return this.#status; }
     get statusText() { return this.#statusText; }
@@ -1049,9 +1129,7 @@
     static json(data, init = {}) {
       const body = JSON.stringify(data);
       if (body === undefined) throw new TypeError("Response.json: the value cannot be serialized to JSON");
-      const headers = new Headers(init && init.headers);
-      if (!headers.has("content-type")) headers.set("content-type", "application/json");
-      return new Response(body, { ...init, headers });
+      return new Response(body, init, JSON_BODY);
     }
     static redirect(url, status = 302) {
       status = Number(status);
@@ -1083,7 +1161,7 @@
     const src = req._source();
     let body = null;
     if (src !== null) body = await req.arrayBuffer();
-    const p = native.fetch(req.method, req.url, Headers._pairs(req.headers), body, req.redirect);
+    const p = native.fetch(req.method, req.url, headerPairs(req.headers), body, req.redirect);
     let r;
     if (signal) {
       r = await new Promise((resolve, reject) => {
@@ -1482,32 +1560,48 @@
       return waitAll();
     });
   }
+  // ctx's methods are shared by every execution (and frozen): waits is
+  // per execution, reset by the engine; native.waited tells the engine
+  // there is work to wait for after the response.
+  const { waitUntil, passThroughOnException } = {
+    waitUntil(p) { waits.push(Promise.resolve(p)); native.waited(); },
+    passThroughOnException() {},
+  };
+  Object.freeze(waitUntil);
+  Object.freeze(passThroughOnException);
+  const apply = Reflect.apply;
   return {
+    // newRequest is the general path, for requests the engine could not
+    // check itself: it throws what new Request would.
     newRequest(url, method, pairs, body) {
       const h = new Headers();
       for (let i = 0; i < pairs.length; i += 2) h.append(pairs[i], pairs[i + 1]);
       const noBody = body === null || method === "GET" || method === "HEAD";
       return new Request(url, { method, headers: h, body: noBody ? undefined : new Uint8Array(body) });
     },
-    newContext(params, requestId, executionId) {
-      return {
-        params, requestId, executionId,
-        waitUntil(p) { waits.push(Promise.resolve(p)); },
-        passThroughOnException() {},
-      };
+    // begin calls the handler: one call into JS per execution. req is a
+    // Request, or null to build it with requestFromGo from the rest.
+    begin(fetch, handler, env, params, requestId, executionId, req, url, method, pairs, body) {
+      if (req === null) req = requestFromGo(url, method, pairs, body);
+      const ctx = { params, requestId, executionId, waitUntil, passThroughOnException };
+      return apply(fetch, handler, [req, env, ctx]);
     },
     waitAll,
     reset() { waits = []; intervals.clear(); },
-    // unwrapResponse returns [status, header pairs, bytes or null, stream or null], or null.
+    // unwrapResponse hands a Response to the engine with
+    // native.setResponse(status, header pairs, body, stream reader) where
+    // body is a string, bytes or null; it returns false for anything else.
     unwrapResponse(r) {
-      if (!(r instanceof Response)) return null;
+      if (!(r instanceof Response)) return false;
       if (r.type === "error") throw new TypeError("Response.error() cannot be returned from a fetch handler");
-      const src = r._source();
+      const src = bodyRawSource(r);
       if (src instanceof ReadableStream) {
         if (r.bodyUsed || src.locked) throw new TypeError("The response body has already been used");
-        return [r.status, Headers._pairs(r.headers), null, src.getReader()];
+        native.setResponse(r.status, headerPairs(r.headers), null, src.getReader());
+      } else {
+        native.setResponse(r.status, headerPairs(r.headers), src, null);
       }
-      return [r.status, Headers._pairs(r.headers), src, null];
+      return true;
     },
     // nextChunk resolves to the next chunk of bytes, or null at the end.
     nextChunk(reader) {

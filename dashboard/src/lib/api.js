@@ -87,6 +87,68 @@ export function createApi(opts = {}) {
 	const prefix = opts.prefix ?? API_PREFIX;
 
 	/**
+	 * Sends one request with the credentials and, on writes, the CSRF
+	 * header; a failure to reach the node becomes an ApiError.
+	 * @param {string} method
+	 * @param {string} path
+	 * @param {Record<string, string>} headers
+	 * @param {BodyInit} [body]
+	 * @param {AbortSignal} [signal]
+	 */
+	async function send(method, path, headers, body, signal) {
+		const token = getToken();
+		if (token) headers.Authorization = `Bearer ${token}`;
+		// Harmless with a bearer token, and required by the API on
+		// cookie-authenticated writes.
+		if (method !== 'GET' && method !== 'HEAD') headers['X-PiCloud-CSRF'] = '1';
+		try {
+			return await doFetch(prefix + path, { method, headers, body, signal, credentials: 'same-origin' });
+		} catch (e) {
+			if (signal?.aborted) throw e;
+			throw networkError(e);
+		}
+	}
+
+	/** @param {unknown} e */
+	function networkError(e) {
+		return new ApiError({
+			status: 0,
+			code: 'network',
+			message: `Cannot reach the PiCloud node (${errorMessage(e)}); check the connection and retry`
+		});
+	}
+
+	/**
+	 * Reads a body: parsed JSON, null when empty, undefined when not JSON.
+	 * @param {Response} res
+	 */
+	async function read(res) {
+		const text = await res.text().catch(() => '');
+		let data = null;
+		if (text) {
+			try {
+				data = JSON.parse(text);
+			} catch {
+				data = undefined;
+			}
+		}
+		return { text, data };
+	}
+
+	/**
+	 * The ApiError for a failed response; a 401 also ends the session
+	 * unless the call was anonymous.
+	 * @param {Response} res
+	 * @param {boolean} [anonymous]
+	 */
+	async function failure(res, anonymous) {
+		const { text, data } = await read(res);
+		const err = errorFromResponse(res.status, data, text);
+		if (res.status === 401 && !anonymous) onUnauthorized(err);
+		return err;
+	}
+
+	/**
 	 * @param {string} method
 	 * @param {string} path relative to the API prefix, e.g. "/scripts?app=x"
 	 * @param {any} [body] sent as JSON
@@ -96,43 +158,10 @@ export function createApi(opts = {}) {
 	async function request(method, path, body, o = {}) {
 		/** @type {Record<string, string>} */
 		const headers = { Accept: 'application/json' };
-		const token = getToken();
-		if (token) headers.Authorization = `Bearer ${token}`;
-		// Harmless today, and required once the API checks CSRF on
-		// cookie-authenticated writes.
-		if (method !== 'GET' && method !== 'HEAD') headers['X-PiCloud-CSRF'] = '1';
-		/** @type {RequestInit} */
-		const init = { method, headers, credentials: 'same-origin' };
-		if (body !== undefined) {
-			headers['Content-Type'] = 'application/json';
-			init.body = JSON.stringify(body);
-		}
-		let res;
-		try {
-			res = await doFetch(prefix + path, init);
-		} catch (e) {
-			throw new ApiError({
-				status: 0,
-				code: 'network',
-				message: `Cannot reach the PiCloud node (${errorMessage(e)}); check the connection and retry`
-			});
-		}
-		const text = await res.text().catch(() => '');
-		let data;
-		if (text) {
-			try {
-				data = JSON.parse(text);
-			} catch {
-				data = undefined;
-			}
-		} else {
-			data = null;
-		}
-		if (!res.ok) {
-			const err = errorFromResponse(res.status, data, text);
-			if (res.status === 401 && !o.anonymous) onUnauthorized(err);
-			throw err;
-		}
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
+		const res = await send(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+		if (!res.ok) throw await failure(res, o.anonymous);
+		const { data } = await read(res);
 		if (data === undefined) {
 			throw new ApiError({
 				status: res.status,
@@ -143,8 +172,55 @@ export function createApi(opts = {}) {
 		return data;
 	}
 
+	/**
+	 * Sends a request whose body and answer are not JSON (KV values):
+	 * body is sent as is, the answer comes back as bytes with its headers.
+	 * Failures are ApiErrors exactly as for request().
+	 * @param {string} method
+	 * @param {string} path
+	 * @param {{body?: BodyInit, headers?: Record<string, string>}} [o]
+	 * @returns {Promise<{status: number, headers: Headers, bytes: Uint8Array}>}
+	 */
+	async function raw(method, path, o = {}) {
+		const res = await send(method, path, { ...(o.headers ?? {}) }, o.body);
+		if (!res.ok) throw await failure(res);
+		return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
+	}
+
+	/**
+	 * Opens a Server-Sent Events stream with fetch (unlike EventSource it
+	 * can send the Authorization and Last-Event-ID headers) and hands each
+	 * chunk of text to onText. Resolves when the server ends the stream,
+	 * rejects with an ApiError when it refuses it, or with an AbortError
+	 * when signal aborts.
+	 * @param {string} path
+	 * @param {{onOpen?: () => void, onText: (s: string) => void, signal?: AbortSignal, lastEventId?: string}} o
+	 */
+	async function stream(path, o) {
+		/** @type {Record<string, string>} */
+		const headers = { Accept: 'text/event-stream' };
+		if (o.lastEventId) headers['Last-Event-ID'] = o.lastEventId;
+		const res = await send('GET', path, headers, undefined, o.signal);
+		if (!res.ok || !res.body) throw await failure(res);
+		o.onOpen?.();
+		const reader = res.body.getReader();
+		const dec = new TextDecoder();
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) break;
+				o.onText(dec.decode(value, { stream: true }));
+			}
+		} catch (e) {
+			if (o.signal?.aborted) throw e;
+			throw networkError(e);
+		}
+	}
+
 	return {
 		request,
+		raw,
+		stream,
 		/** @param {string} p @param {any} [o] */
 		get: (p, o) => request('GET', p, undefined, o),
 		/** @param {string} p @param {any} [b] @param {any} [o] */

@@ -53,14 +53,26 @@ export const api = createApi({
 	}
 });
 
-/** @param {string} username @param {string} password */
-export async function login(username, password) {
-	const s = await api.post('/auth/login', { username, password }, { anonymous: true });
+/** @param {{token: string, user: any, expires_at: string}} s */
+function start(s) {
 	session.token = s.token;
 	session.user = s.user;
 	session.expiresAt = s.expires_at;
 	session.notice = '';
 	persist();
+}
+
+/** @param {string} username @param {string} password */
+export async function login(username, password) {
+	start(await api.post('/auth/login', { username, password }, { anonymous: true }));
+}
+
+/**
+ * First run: creates the owner with the node's setup token and logs in.
+ * @param {string} token @param {string} username @param {string} password
+ */
+export async function setup(token, username, password) {
+	start(await api.post('/setup', { token, username, password }, { anonymous: true }));
 }
 
 export async function logout() {

@@ -1,1 +1,0 @@
-import"./BsPYW22d.js";

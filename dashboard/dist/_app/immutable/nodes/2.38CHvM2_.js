@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{J as e,Y as t,Z as n,n as r,o as i}from"../chunks/DvqR9nv-.js";import"../chunks/asAhFzIg.js";import{o as a,t as o}from"../chunks/BsPYW22d.js";n();function s(n,s){t(s,!1),r(()=>o(`${a}/apps`,{replaceState:!0})),i(),e()}export{s as component};

@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{it as e,n as t,o as n,ot as r,rt as i}from"../chunks/Bibrs1Hg.js";import"../chunks/CJP9WqsB.js";import{o as a,t as o}from"../chunks/DPiHcgdL.js";r();function s(r,s){e(s,!1),t(()=>o(`${a}/apps`,{replaceState:!0})),n(),i()}export{s as component};
