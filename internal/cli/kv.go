@@ -204,7 +204,7 @@ func kvBulk(ctx context.Context, r *runner, app, op, ns, file string) error {
 		if r.json {
 			return r.out.emit(map[string]any{"namespace": ns, "written": out.Written})
 		}
-		r.out.printf("Wrote %d keys to %s.\n", out.Written, ns)
+		r.out.printf("Wrote %s to %s.\n", keysCount(out.Written), ns)
 		return nil
 	}
 	keys := make([]string, len(items))
@@ -225,7 +225,7 @@ func kvBulk(ctx context.Context, r *runner, app, op, ns, file string) error {
 	if r.json {
 		return r.out.emit(map[string]any{"namespace": ns, "deleted": out.Deleted})
 	}
-	r.out.printf("Deleted %d keys from %s.\n", out.Deleted, ns)
+	r.out.printf("Deleted %s from %s.\n", keysCount(out.Deleted), ns)
 	return nil
 }
 
@@ -412,4 +412,11 @@ func (r *runner) readSecret(name string) (string, error) {
 		return "", usagef("empty value: pipe it on stdin, e.g. `picloud secret put %s < file`", name)
 	}
 	return v, nil
+}
+
+func keysCount(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }
