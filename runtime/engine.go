@@ -220,6 +220,7 @@ type execution struct {
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
 	heapStart  *heapSample
+	started    int64 // watchdog clock when it was registered
 	clock      func() int64
 
 	mu     sync.Mutex
