@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The helpers below are subtests of TestWorkersCompat: every Web API the
@@ -386,5 +389,75 @@ func compatFetchCaps(t *testing.T, base, token, upstream string, call callFunc) 
 	resp, body := call("GET", base+"/api/v1/execute/"+d.ID, "", nil)
 	if want := `["TypeError",true,"TimeoutError",true]`; resp.StatusCode != 200 || !bytes.Equal(body, []byte(want)) {
 		t.Errorf("size cap and timeout: %d %s, want %s", resp.StatusCode, body, want)
+	}
+}
+
+// compatMetrics scrapes the running agent's /metrics: the numbers come from
+// the real engine, the real Postgres pool and the requests made above.
+func compatMetrics(t *testing.T, base string) {
+	// Two more calls of the seeded script: the second is a script cache hit.
+	for i := 0; i < 2; i++ {
+		if _, status := get(t, base+"/", "localhost"); status != 200 {
+			t.Fatalf("/ = %d", status)
+		}
+	}
+	body, status := get(t, base+"/metrics", "")
+	if status != 200 {
+		t.Fatalf("/metrics = %d", status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing /metrics: %v", err)
+	}
+	sum := func(family string, labels map[string]string) float64 {
+		fam := fams[family]
+		if fam == nil {
+			t.Fatalf("family %s missing", family)
+		}
+		var total float64
+	next:
+		for _, m := range fam.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				total += m.Counter.GetValue()
+			case m.Gauge != nil:
+				total += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				total += float64(m.Histogram.GetSampleCount())
+			}
+		}
+		return total
+	}
+	checks := []struct {
+		name, family string
+		labels       map[string]string
+		min          float64
+	}{
+		{"routed requests by route", "picloud_http_requests_total", map[string]string{"status_class": "2xx"}, 40},
+		{"failed requests", "picloud_http_requests_total", map[string]string{"status_class": "5xx"}, 5},
+		{"unknown host", "picloud_http_requests_total", map[string]string{"app": "", "status_class": "4xx"}, 1},
+		{"latency histogram", "picloud_http_request_duration_seconds", nil, 40},
+		{"successful executions", "picloud_executions_total", map[string]string{"outcome": "success"}, 40},
+		{"failed executions", "picloud_executions_total", map[string]string{"outcome": "error"}, 5},
+		{"script cache hits", "picloud_script_cache_total", map[string]string{"result": "hit"}, 1},
+		{"runtime pools", "picloud_runtime_pools", nil, 1},
+		{"idle runtimes", "picloud_runtime_instances_idle", nil, 1},
+		{"gate capacity", "picloud_gate_capacity", nil, 32},
+		{"postgres pool size", "picloud_db_pool_max_connections", nil, 1},
+		{"postgres acquisitions", "picloud_db_pool_acquires_total", nil, 1},
+	}
+	for _, c := range checks {
+		if got := sum(c.family, c.labels); got < c.min {
+			t.Errorf("%s: %s%v = %v, want at least %v", c.name, c.family, c.labels, got, c.min)
+		}
+	}
+	if _, ok := fams["picloud_gate_rejections_total"]; !ok {
+		t.Error("picloud_gate_rejections_total missing")
 	}
 }

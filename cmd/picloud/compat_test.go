@@ -234,4 +234,8 @@ func TestWorkersCompat(t *testing.T) {
 			}
 		}
 	})
+
+	// Last: the agent's /metrics after all of the above, parsed with the
+	// Prometheus text parser, with the real runtime and Postgres pool.
+	t.Run("metrics scrape", func(t *testing.T) { compatMetrics(t, base) })
 }
