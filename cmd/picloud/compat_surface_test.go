@@ -139,6 +139,11 @@ return [hex(sig), await crypto.subtle.verify("HMAC", key, sig, te.encode("what d
 setTimeout(() => log.push("t1"), 1); queueMicrotask(() => log.push("micro")); Promise.resolve().then(() => log.push("then")); log.push("sync");
 await scheduler.wait(200); return log`,
 			want: `["sync","micro","then","t1","t2"]`},
+		// ctx
+		{name: "ctx request id is the X-Request-Id",
+			header: http.Header{"X-Request-Id": {"compat-req-1"}},
+			code:   `return [ctx.requestId, typeof ctx.executionId, ctx.executionId.length > 0, ctx.executionId !== ctx.requestId, Object.keys(ctx.params).length]`,
+			want:   `["compat-req-1","string",true,true,0]`},
 		// env bindings
 		{name: "env text and json bindings",
 			bindings: map[string]any{"T": map[string]any{"type": "text", "value": "t"}, "J": map[string]any{"type": "json", "value": map[string]any{"a": []int{1}}}},
