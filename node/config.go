@@ -78,6 +78,9 @@ type Config struct {
 	// PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE); zero takes the
 	// manager's defaults.
 	Logs manager.LogConfig
+	// DebugBind serves Go's profiler (/debug/pprof/) on this loopback
+	// address (PICLOUD_DEBUG_BIND); off when empty.
+	DebugBind string
 	// LimitCeilings bound per-script sandbox overrides
 	// (PICLOUD_LIMIT_CEILINGS, a JSON object over limits.Ceilings).
 	LimitCeilings limits.Limits
@@ -138,6 +141,7 @@ func (c Config) FromEnv(getenv func(string) string) (Config, error) {
 	str("PICLOUD_ACME_DIRECTORY", &c.ACMEDirectory)
 	str("PICLOUD_ACME_CA_ROOT", &c.ACMECARoot)
 	str("PICLOUD_SECRET_KEY", &c.SecretKey)
+	str("PICLOUD_DEBUG_BIND", &c.DebugBind)
 	for key, dst := range map[string]*int{
 		"PICLOUD_LOG_RETAIN_EXECUTIONS": &c.Logs.RetainExecutions,
 		"PICLOUD_LOG_RETAIN_LINES":      &c.Logs.RetainLines,
@@ -208,6 +212,9 @@ func (c Config) Validate() error {
 		}
 	} else if c.ACME {
 		errs = append(errs, errors.New("PICLOUD_ACME=on needs HTTPS (PICLOUD_HTTPS_BIND)"))
+	}
+	if c.DebugBind != "" && !loopbackAddr(c.DebugBind) {
+		errs = append(errs, fmt.Errorf("debug bind address %q must be a loopback address such as 127.0.0.1:6060: the profiler exposes the process", c.DebugBind))
 	}
 	if c.MaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("max concurrent executions must be at least 1, got %d", c.MaxConcurrent))

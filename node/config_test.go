@@ -155,3 +155,29 @@ func TestTLSFromEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestDebugBindMustBeLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		wantErr     bool
+	}{
+		{"off", "", false},
+		{"ipv4 loopback", "127.0.0.1:6060", false},
+		{"ipv6 loopback", "[::1]:6060", false},
+		{"localhost", "localhost:6060", false},
+		{"every interface", ":6060", true},
+		{"lan address", "192.168.1.10:6060", true},
+		{"no port", "127.0.0.1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"PICLOUD_DEBUG_BIND": tc.value}
+			c, err := Defaults(ModeDev).FromEnv(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); (err != nil) != tc.wantErr {
+				t.Fatalf("Validate() = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}

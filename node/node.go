@@ -44,6 +44,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 		return fmt.Errorf("creating data directory: %w", err)
 	}
 	started := time.Now()
+	if cfg.DebugBind != "" {
+		stopDebug, err := serveDebug(ctx, cfg.DebugBind, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	dsn := cfg.DatabaseURL
 	var pgDone <-chan struct{}

@@ -220,6 +220,7 @@ type execution struct {
 	sliceStart atomic.Int64 // watchdog clock when the running JS slice began; 0 outside JS
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
 	heapStart  *heapSample
+	started    int64 // watchdog clock when it was registered
 	clock      func() int64
 
 	mu     sync.Mutex
@@ -458,17 +459,19 @@ func (e *Engine) load(in *instance, prog *goja.Program, x *execution) (_ *instan
 func (e *Engine) hardenRuntime(in *instance) error {
 	vm := in.vm
 	g := vm.NewObject()
-	_ = g.Set("limit", func() int64 {
+	// The guards run on many allocations: no reflection (goja.FunctionCall).
+	_ = g.Set("limit", func(goja.FunctionCall) goja.Value {
 		if x := in.guarded(); x != nil {
-			return x.limits.MemoryBytes
+			return vm.ToValue(x.limits.MemoryBytes)
 		}
-		return e.limits.MemoryBytes
+		return vm.ToValue(e.limits.MemoryBytes)
 	})
-	_ = g.Set("hit", func(what string, n float64) {
+	_ = g.Set("hit", func(call goja.FunctionCall) goja.Value {
 		if x := in.guarded(); x != nil {
 			x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
-				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", what, n)})
+				Detail: fmt.Sprintf("%s would allocate about %.0f bytes", call.Argument(0).String(), call.Argument(1).ToFloat())})
 		}
+		return goja.Undefined()
 	})
 	installJSONParse(vm)
 	installJSONStringify(vm)
@@ -486,12 +489,12 @@ func (e *Engine) hardenRuntime(in *instance) error {
 func (e *Engine) natives(in *instance) *goja.Object {
 	vm := in.vm
 	n := vm.NewObject()
-	_ = n.Set("log", func(level, msg string) {
-		x := in.exec
-		if x == nil {
-			return
+	// Every console call lands here: no reflection (goja.FunctionCall).
+	_ = n.Set("log", func(call goja.FunctionCall) goja.Value {
+		if x := in.exec; x != nil {
+			x.addLog(call.Argument(0).String(), call.Argument(1).String())
 		}
-		x.addLog(level, msg)
+		return goja.Undefined()
 	})
 	e.installWeb(in, n)
 	responseNatives(in, n)

@@ -1,9 +1,13 @@
 package runtime
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud/internal/limits"
 )
@@ -284,5 +288,51 @@ func TestGarbageChurnIsNotBlamed(t *testing.T) {
 	}
 	if n := e.watch.forced.Load(); n > 1 {
 		t.Errorf("the watchdog forced %d collections for garbage", n)
+	}
+}
+
+// TestMemoryBlameSparesTheBystander: a script running while another
+// grows the heap sees that growth in its own window too (no collection
+// in between to separate them); only the one that started first, the
+// bomb, is stopped, and the bystander finishes once the bomb's heap is
+// collected. The collector is off, as on a busy node with a high GOGC
+// where collections are rare: the watchdog's own are the only ones.
+func TestMemoryBlameSparesTheBystander(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bomb waits for the bystander to start, so that both windows
+	// open on the same collection and grow alike.
+	bomb := deployed(t, "bomb", `export default { fetch() {
+		const end = Date.now() + 30; while (Date.now() < end);
+		const a = []; for (;;) a.push(new Float64Array(1 << 17));
+	} }`, "")
+	bomb.Limits = limits.Defaults
+	bomb.Limits.MemoryBytes, bomb.Limits.CPUTimeMS = 32<<20, 10000
+	bystander := deployed(t, "bystander", `export default { fetch() {
+		const end = Date.now() + 400; let n = 0;
+		while (Date.now() < end) n++;
+		return new Response("done");
+	} }`, "")
+	bystander.Limits = bomb.Limits
+	// A warm bystander: its start allocates nothing.
+	if _, _, err := execute(t, e, bystander, "GET", "http://localhost/", ""); err != nil {
+		t.Fatal(err)
+	}
+	bombErr := make(chan error, 1)
+	go func() {
+		_, err := e.Execute(context.Background(), &ExecRequest{Script: bomb, Method: "GET", URL: "http://localhost/"}, &nopWriter{h: http.Header{}})
+		bombErr <- err
+	}()
+	time.Sleep(time.Millisecond)
+	w, res, err := execute(t, e, bystander, "GET", "http://localhost/", "")
+	if err != nil || w.Body.String() != "done" {
+		t.Fatalf("bystander = %q, %v (logs %v)", w.Body.String(), err, res.Logs)
+	}
+	var le *LimitError
+	if err := <-bombErr; !errors.As(err, &le) || le.Limit != "memory_bytes" {
+		t.Fatalf("bomb = %v, want the memory limit", err)
 	}
 }

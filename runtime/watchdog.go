@@ -60,6 +60,12 @@ type watchdog struct {
 	// lastCycle is when the watchdog first saw the current GC cycle count.
 	lastCycle time.Time
 	sample    []metrics.Sample
+	// memStopped are executions stopped for memory that still run; until
+	// they are gone and their heap collected (settleCycle), what the heap
+	// holds may be theirs, so nobody else is blamed for it.
+	memStopped  map[*execution]struct{}
+	settleCycle uint64
+	cycleSample []metrics.Sample
 }
 
 // heapSample is the node's heap as the Go runtime reports it, without
@@ -72,7 +78,8 @@ type heapSample struct {
 
 func newWatchdog(log *slog.Logger, heapCap int64) *watchdog {
 	w := &watchdog{log: log, tick: 5 * time.Millisecond, heapCap: heapCap, epoch: time.Now(),
-		running: make(map[*execution]struct{}),
+		running: make(map[*execution]struct{}), memStopped: make(map[*execution]struct{}),
+		cycleSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}},
 		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"},
 			{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}}
 	w.heap.Store(&heapSample{})
@@ -107,6 +114,7 @@ func (w *watchdog) add(x *execution) {
 		w.readHeap()
 	}
 	x.heapStart = w.heap.Load()
+	x.started = w.now()
 	w.mu.Unlock()
 	if start {
 		go w.loop()
@@ -123,7 +131,31 @@ func (w *watchdog) busy() bool {
 func (w *watchdog) remove(x *execution) {
 	w.mu.Lock()
 	delete(w.running, x)
+	if _, ok := w.memStopped[x]; ok {
+		delete(w.memStopped, x)
+		// A cycle running now may still mark x's heap; the one after
+		// cannot (x's runtime is dropped as soon as this returns).
+		metrics.Read(w.cycleSample)
+		if w.cycleSample[0].Value.Kind() == metrics.KindUint64 {
+			w.settleCycle = w.cycleSample[0].Value.Uint64() + 2
+		}
+	}
 	w.mu.Unlock()
+}
+
+// stopping reports whether an execution stopped for memory still runs.
+func (w *watchdog) stopping() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.memStopped) > 0
+}
+
+// settled reports whether a heap measured at GC cycle count cycles holds
+// nothing of the executions stopped for memory.
+func (w *watchdog) settled(cycles uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.memStopped) == 0 && cycles >= w.settleCycle
 }
 
 func (w *watchdog) loop() {
@@ -167,7 +199,7 @@ func (w *watchdog) check(xs []*execution) {
 	}
 	heap := w.readHeap()
 	suspects := w.memorySuspects(xs, heap.objects, func(x *execution) int64 { return heap.objects - x.heapStart.objects })
-	if len(suspects) == 0 {
+	if len(suspects) == 0 || w.stopping() {
 		return
 	}
 	// The object count includes garbage, so blame only on live bytes. A
@@ -175,7 +207,7 @@ func (w *watchdog) check(xs []*execution) {
 	// free; a script that churns garbage triggers one every few
 	// milliseconds and must not make the watchdog force more, which would
 	// slow every other app. Otherwise collect, at most 5 times a second.
-	if time.Since(w.lastCycle) > 100*time.Millisecond {
+	if time.Since(w.lastCycle) > 100*time.Millisecond || !w.settled(heap.cycles) {
 		if time.Since(w.lastGC) < 200*time.Millisecond {
 			return
 		}
@@ -183,11 +215,31 @@ func (w *watchdog) check(xs []*execution) {
 		w.forced.Add(1)
 		gort.GC()
 		heap = w.readHeap()
+		if !w.settled(heap.cycles) {
+			return
+		}
 	}
+	// The heap an execution is blamed for is what grew since the last
+	// collection before it started, which includes what others allocated
+	// meanwhile. Executions running together see nested windows, and the
+	// oldest one's holds the others': stop only the oldest suspect, and
+	// judge the rest once its heap is collected.
+	var oldest *execution
 	for _, x := range w.memorySuspects(suspects, heap.live, func(x *execution) int64 { return liveGrowth(x, heap) }) {
-		x.stop(&LimitError{Limit: "memory_bytes", Value: x.limits.MemoryBytes,
-			Detail: fmt.Sprintf("live heap grew by %d bytes while it ran (node heap %d bytes)", liveGrowth(x, heap), heap.live)})
+		if oldest == nil || x.started < oldest.started {
+			oldest = x
+		}
 	}
+	if oldest == nil {
+		return
+	}
+	w.mu.Lock()
+	if _, running := w.running[oldest]; running {
+		w.memStopped[oldest] = struct{}{}
+	}
+	w.mu.Unlock()
+	oldest.stop(&LimitError{Limit: "memory_bytes", Value: oldest.limits.MemoryBytes,
+		Detail: fmt.Sprintf("live heap grew by %d bytes while it ran (node heap %d bytes)", liveGrowth(oldest, heap), heap.live)})
 }
 
 // liveGrowth is the growth of what the last collection found live. A

@@ -105,10 +105,20 @@ func webNatives(vm *goja.Runtime, n *goja.Object) {
 	})
 
 	// URL and URLSearchParams, backed by weburl.
-	set("urlParse", func(input string, base goja.Value) goja.Value {
+	// The URL natives run on most requests (new URL(request.url)), so they
+	// take goja.FunctionCall: goja calls other signatures by reflection.
+	urlArg := func(v goja.Value) *weburl.URL {
+		u, ok := v.Export().(*weburl.URL)
+		if !ok {
+			panic(vm.NewTypeError("not a URL"))
+		}
+		return u
+	}
+	set("urlParse", func(call goja.FunctionCall) goja.Value {
+		input, base := call.Argument(0).String(), call.Argument(1)
 		var u *weburl.URL
 		var err error
-		if base == nil || goja.IsUndefined(base) {
+		if goja.IsUndefined(base) {
 			u, err = weburl.Parse(input, nil)
 		} else {
 			u, err = weburl.ParseWithBase(input, base.String())
@@ -118,57 +128,11 @@ func webNatives(vm *goja.Runtime, n *goja.Object) {
 		}
 		return vm.ToValue(u)
 	})
-	set("urlGet", func(u *weburl.URL, name string) string {
-		switch name {
-		case "href":
-			return u.Href()
-		case "origin":
-			return u.Origin()
-		case "protocol":
-			return u.Protocol()
-		case "username":
-			return u.Username()
-		case "password":
-			return u.Password()
-		case "host":
-			return u.Host()
-		case "hostname":
-			return u.Hostname()
-		case "port":
-			return u.Port()
-		case "pathname":
-			return u.Pathname()
-		case "search":
-			return u.Search()
-		case "hash":
-			return u.Hash()
-		}
-		panic(vm.NewTypeError("unknown URL property " + name))
+	set("urlGet", func(call goja.FunctionCall) goja.Value {
+		return vm.ToValue(urlGet(vm, urlArg(call.Argument(0)), call.Argument(1).String()))
 	})
-	set("urlSet", func(u *weburl.URL, name, v string) bool {
-		switch name {
-		case "href":
-			return u.SetHref(v) == nil
-		case "protocol":
-			u.SetProtocol(v)
-		case "username":
-			u.SetUsername(v)
-		case "password":
-			u.SetPassword(v)
-		case "host":
-			u.SetHost(v)
-		case "hostname":
-			u.SetHostname(v)
-		case "port":
-			u.SetPort(v)
-		case "pathname":
-			u.SetPathname(v)
-		case "search":
-			u.SetSearch(v)
-		case "hash":
-			u.SetHash(v)
-		}
-		return true
+	set("urlSet", func(call goja.FunctionCall) goja.Value {
+		return vm.ToValue(urlSet(urlArg(call.Argument(0)), call.Argument(1).String(), call.Argument(2).String()))
 	})
 	set("urlSearchParams", func(u *weburl.URL) goja.Value { return vm.ToValue(u.SearchParams()) })
 	set("spNew", func(query goja.Value) goja.Value {
@@ -362,4 +326,60 @@ func parseMultipart(contentType string, body []byte) ([]formPart, error) {
 		}
 		parts = append(parts, fp)
 	}
+}
+
+// urlGet reads URL component name of u.
+func urlGet(vm *goja.Runtime, u *weburl.URL, name string) string {
+	switch name {
+	case "href":
+		return u.Href()
+	case "origin":
+		return u.Origin()
+	case "protocol":
+		return u.Protocol()
+	case "username":
+		return u.Username()
+	case "password":
+		return u.Password()
+	case "host":
+		return u.Host()
+	case "hostname":
+		return u.Hostname()
+	case "port":
+		return u.Port()
+	case "pathname":
+		return u.Pathname()
+	case "search":
+		return u.Search()
+	case "hash":
+		return u.Hash()
+	}
+	panic(vm.NewTypeError("unknown URL property " + name))
+}
+
+// urlSet sets URL component name of u; false means href did not parse.
+func urlSet(u *weburl.URL, name, v string) bool {
+	switch name {
+	case "href":
+		return u.SetHref(v) == nil
+	case "protocol":
+		u.SetProtocol(v)
+	case "username":
+		u.SetUsername(v)
+	case "password":
+		u.SetPassword(v)
+	case "host":
+		u.SetHost(v)
+	case "hostname":
+		u.SetHostname(v)
+	case "port":
+		u.SetPort(v)
+	case "pathname":
+		u.SetPathname(v)
+	case "search":
+		u.SetSearch(v)
+	case "hash":
+		u.SetHash(v)
+	}
+	return true
 }

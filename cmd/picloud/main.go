@@ -28,7 +28,7 @@ node commands:
 node environment: PICLOUD_BIND, PICLOUD_DATA_DIR, DATABASE_URL, PICLOUD_ADMIN_USER,
 PICLOUD_ADMIN_PASSWORD, PICLOUD_MAX_CONCURRENT_EXECUTIONS, PICLOUD_LOG_LEVEL,
 PICLOUD_LOG_RETAIN_EXECUTIONS, PICLOUD_LOG_RETAIN_LINES, PICLOUD_LOG_RETAIN_AGE,
-PICLOUD_SESSION_TTL_HOURS
+PICLOUD_SESSION_TTL_HOURS, PICLOUD_DEBUG_BIND, GOGC, GOMEMLIMIT
 
 ` + cli.Usage() + `
 client environment: PICLOUD_URL, PICLOUD_TOKEN, PICLOUD_APP (see docs/cli.md)
@@ -74,6 +74,7 @@ func serve(mode node.Mode, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	gin.SetMode(gin.ReleaseMode)
+	tuneGC(getenv, log)
 
 	cfg, err := node.Defaults(mode).FromEnv(getenv)
 	if err != nil {
