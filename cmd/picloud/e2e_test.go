@@ -120,10 +120,38 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("fetch to loopback = %d %s, want both refused", status, body)
 	}
 
+	// Ctrl-C during a request: the node stops accepting, lets the request
+	// finish, then stops.
+	var slow struct{ ID string }
+	if status := postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{"app": "default", "name": "slow",
+		"source": "export default { async fetch() { await scheduler.wait(1500); return new Response('finished') } }"}, &slow); status != http.StatusCreated {
+		t.Fatalf("deploy slow = %d", status)
+	}
+	inflight := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v1/execute/" + slow.ID)
+		if err != nil {
+			inflight <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- strconv.Itoa(resp.StatusCode) + " " + string(b)
+	}()
+	time.Sleep(500 * time.Millisecond)
+
 	// Ctrl-C stops the managed Postgres too: its postmaster is gone and
 	// its pid file removed.
 	pgPID := postmasterPID(t, filepath.Join(dataDir, "picloud", "postgres"))
 	node.stop(t)
+	select {
+	case got := <-inflight:
+		if got != "200 finished" {
+			t.Errorf("request in flight at Ctrl-C = %q, want it finished", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the request in flight at Ctrl-C never ended")
+	}
 	if _, err := os.Stat(filepath.Join(dataDir, "picloud", "postgres", "postmaster.pid")); !os.IsNotExist(err) {
 		t.Errorf("postmaster.pid left after Ctrl-C: %v", err)
 	}
