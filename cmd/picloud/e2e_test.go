@@ -138,7 +138,15 @@ func TestDevEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		inflight <- strconv.Itoa(resp.StatusCode) + " " + string(b)
 	}()
-	time.Sleep(500 * time.Millisecond)
+	// Wait until it holds an execution slot.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if body, _ := get(t, base+"/metrics", ""); strings.Contains(body, "\npicloud_gate_in_use 1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never started executing")
+		}
+	}
 
 	// Ctrl-C stops the managed Postgres too: its postmaster is gone and
 	// its pid file removed.
