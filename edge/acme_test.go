@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -85,7 +86,11 @@ func TestACMEIssuance(t *testing.T) {
 	httpsPort, _ := strconv.Atoi(sp)
 	dir, tlsRoot, acmeRoot := pebbleACME(t, httpPort, httpsPort)
 
+	kv := &memKV{m: map[string][]byte{}}
+	var files string
 	f := newFixture(t, func(c *Config) {
+		files = c.StorageDir
+		c.CertStore = kv // the storage module path a Postgres store takes
 		c.Bind = httpAddr
 		c.TLS = &TLSConfig{HTTPSBind: httpsAddr, LANNames: []string{"localhost"},
 			ACME: ACMEConfig{Enabled: true, Directory: dir, CARootFile: tlsRoot, Email: "ops@example.com"}}
@@ -116,6 +121,21 @@ func TestACMEIssuance(t *testing.T) {
 	leaf := resp.TLS.PeerCertificates[0]
 	if leaf.Issuer.CommonName == "PiCloud Intermediate CA" || !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
 		t.Errorf("public name issued by %q, want Pebble", leaf.Issuer.CommonName)
+	}
+
+	// The ACME account and the certificate went through the storage
+	// module into the store, not into files.
+	keys, _ := kv.List(context.Background(), "")
+	var account, cert bool
+	for _, k := range keys {
+		account = account || strings.HasPrefix(k, "acme/") && strings.HasSuffix(k, ".json")
+		cert = cert || strings.HasPrefix(k, "certificates/") && strings.HasSuffix(k, "/shop.example.com.crt")
+	}
+	if !account || !cert {
+		t.Errorf("store keys %q: want an ACME account and the shop.example.com certificate", keys)
+	}
+	if entries, err := os.ReadDir(files); err != nil || len(entries) != 0 {
+		t.Errorf("file storage used: %v %v", entries, err)
 	}
 
 	// A non-public claim still comes from the PiCloud CA.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/runtime"
 )
@@ -116,6 +117,20 @@ func (f *fixture) addScript(t testing.TB, id, app, source string) {
 	f.cat.mu.Lock()
 	f.cat.scripts[id] = runtime.Script{ID: id, AppID: app, Name: id, Version: 1, Hash: id, Code: code}
 	f.cat.mu.Unlock()
+	f.srv.Invalidate("script:" + id)
+}
+
+// setLimits gives a stored script its resolved limits.
+func (f *fixture) setLimits(t testing.TB, id string, l limits.Limits) {
+	t.Helper()
+	f.cat.mu.Lock()
+	s, ok := f.cat.scripts[id]
+	s.Limits = l
+	f.cat.scripts[id] = s
+	f.cat.mu.Unlock()
+	if !ok {
+		t.Fatalf("no script %s", id)
+	}
 	f.srv.Invalidate("script:" + id)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/route"
 )
 
@@ -145,10 +146,16 @@ func TestMetricsScrape(t *testing.T) {
 	})
 	f.addScript(t, "s-ok", "app1", paramsScript)
 	f.addScript(t, "s-throw", "app1", throwScript)
+	f.addScript(t, "s-slow", "app1", `export default { async fetch() { await scheduler.wait(5000); return new Response("late") } }`)
+	f.setLimits(t, "s-slow", limits.Limits{WallTimeMS: 200})
+	f.addScript(t, "s-spin", "app1", `export default { fetch() { for (;;) {} } }`)
+	f.setLimits(t, "s-spin", limits.Limits{CPUTimeMS: 100})
 	f.setRouting([]route.Claim{{ID: "c1", Pattern: "app.test", AppID: "app1"}},
 		map[string][]route.Route{"app1": {
 			{ID: "r-ok", Method: "GET", Path: "/ok", Target: "s-ok"},
 			{ID: "r-throw", Method: "GET", Path: "/throw", Target: "s-throw"},
+			{ID: "r-slow", Method: "GET", Path: "/slow", Target: "s-slow"},
+			{ID: "r-spin", Method: "GET", Path: "/spin", Target: "s-spin"},
 		}})
 	for i := 0; i < 3; i++ {
 		if st, _, b := get(t, f.base+"/ok", "app.test"); st != 200 {
@@ -157,6 +164,12 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if st, _, _ := get(t, f.base+"/throw", "app.test"); st != 500 {
 		t.Fatalf("/throw = %d", st)
+	}
+	if st, _, _ := get(t, f.base+"/slow", "app.test"); st != 504 {
+		t.Fatalf("/slow = %d, want 504", st)
+	}
+	if st, _, _ := get(t, f.base+"/spin", "app.test"); st != 500 {
+		t.Fatalf("/spin = %d, want 500", st)
 	}
 	if st, _, _ := get(t, f.base+"/x", "other.test"); st != 404 {
 		t.Fatalf("unknown host = %d", st)
@@ -178,8 +191,8 @@ func TestMetricsScrape(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { return f.srv.inflight.Load() == 0 })
 	// The JSON snapshot for the admin API reads the same numbers.
 	st2 := f.srv.Stats()
-	if st2.Requests != 6 || st2.GateRejections != 1 || st2.GateCapacity != 32 || st2.GateInUse != 0 ||
-		st2.Executions["success"] != 3 || st2.Executions["error"] != 1 || st2.Executions["timeout"] != 0 || st2.Runtime.Idle != 3 {
+	if st2.Requests != 8 || st2.GateRejections != 1 || st2.GateCapacity != 32 || st2.GateInUse != 0 ||
+		st2.Executions["success"] != 3 || st2.Executions["error"] != 1 || st2.Executions["timeout"] != 1 || st2.Executions["limit"] != 1 || st2.Runtime.Idle != 3 {
 		t.Errorf("Stats() = %+v", st2)
 	}
 	status, hdr, body := get(t, f.base+"/metrics", "")
@@ -207,12 +220,23 @@ func TestMetricsScrape(t *testing.T) {
 		{"latency count", "picloud_http_request_duration_seconds", map[string]string{"app": "app1", "route": "r-ok"}, 4},
 		{"successes", "picloud_executions_total", map[string]string{"outcome": "success"}, 3},
 		{"errors", "picloud_executions_total", map[string]string{"outcome": "error"}, 1},
-		{"timeouts at zero", "picloud_executions_total", map[string]string{"outcome": "timeout"}, 0},
+		{"timeouts", "picloud_executions_total", map[string]string{"outcome": "timeout"}, 1},
+		{"limits", "picloud_executions_total", map[string]string{"outcome": "limit"}, 1},
+		{"timed-out request", "picloud_http_requests_total", map[string]string{"app": "app1", "script": "s-slow", "route": "r-slow", "status_class": "5xx"}, 1},
+		{"execution latency by outcome", "picloud_execution_duration_seconds", map[string]string{"outcome": "success"}, 3},
+		{"script errors latency", "picloud_execution_duration_seconds", map[string]string{"outcome": "limit"}, 1},
 		{"gate rejections", "picloud_gate_rejections_total", nil, 1},
 		{"gate capacity", "picloud_gate_capacity", nil, 32},
 		{"cache hits", "picloud_script_cache_total", map[string]string{"result": "hit"}, 3},
-		{"cache misses", "picloud_script_cache_total", map[string]string{"result": "miss"}, 2},
+		{"cache misses", "picloud_script_cache_total", map[string]string{"result": "miss"}, 4},
+		{"pools", "picloud_runtime_pools", nil, 2},
 		{"pool idle", "picloud_runtime_instances_idle", nil, 3},
+		{"pool busy", "picloud_runtime_instances_busy", nil, 1},
+		{"instances created", "picloud_runtime_instances_created_total", nil, 7},
+		{"db connections", "picloud_db_pool_connections", nil, 4},
+		{"db idle", "picloud_db_pool_idle_connections", nil, 3},
+		{"db acquires", "picloud_db_pool_acquires_total", nil, 11},
+		{"db acquire time", "picloud_db_pool_acquire_seconds_total", nil, 0.5},
 		{"db acquired", "picloud_db_pool_acquired_connections", nil, 1},
 		{"db max", "picloud_db_pool_max_connections", nil, 8},
 	}

@@ -79,6 +79,44 @@ func TestMigrationsReachLatestAndAreIdempotent(t *testing.T) {
 	m2.Close()
 }
 
+// Starters racing on a fresh database: the advisory lock lets one apply
+// each migration and the others find nothing left to do.
+func TestConcurrentMigrationsApplyEachOnce(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	ms, err := loadMigrations(migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const starters = 4
+	applied := make(chan int, starters)
+	errs := make(chan error, starters)
+	for i := 0; i < starters; i++ {
+		go func() {
+			pool, err := pgxpool.New(ctx, dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer pool.Close()
+			n, err := migrate(ctx, pool, migrations.FS)
+			applied <- n
+			errs <- err
+		}()
+	}
+	total := 0
+	for i := 0; i < starters; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("starter: %v", err)
+			continue
+		}
+		total += <-applied
+	}
+	if total != len(ms) {
+		t.Errorf("%d migrations applied in total by %d starters, want %d (each once)", total, starters, len(ms))
+	}
+}
+
 func TestMigrationGapIsRefused(t *testing.T) {
 	fsys := fstest.MapFS{
 		"0001_a.sql": {Data: []byte("SELECT 1")},

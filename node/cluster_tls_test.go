@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +24,13 @@ import (
 // and an edge serving HTTPS from the Postgres certificate store.
 func startEdge(t *testing.T, dsn string) (*edge.Server, string, string) {
 	t.Helper()
+	return startEdgeIn(t, dsn, t.TempDir())
+}
+
+// startEdgeIn is startEdge with storageDir as the edge's file storage,
+// which a Postgres-backed edge must leave untouched.
+func startEdgeIn(t *testing.T, dsn, storageDir string) (*edge.Server, string, string) {
+	t.Helper()
 	engine, err := runtime.New(runtime.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +42,7 @@ func startEdge(t *testing.T, dsn string) (*edge.Server, string, string) {
 	t.Cleanup(mgr.Close)
 	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
 	srv, err := edge.New(edge.Config{
-		Bind: httpAddr, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr: mgr, ceilings: limits.Ceilings},
+		Bind: httpAddr, StorageDir: storageDir, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr: mgr, ceilings: limits.Ceilings},
 		CertStore:     mgr.CertStore(),
 		DatabaseStats: dbStats{mgr},
 		TLS:           &edge.TLSConfig{HTTPSBind: httpsAddr, LANNames: []string{"localhost", "127.0.0.1"}},
@@ -116,5 +125,76 @@ func TestClusterSharesCAAndCertificates(t *testing.T) {
 	if leaf1.SerialNumber.Cmp(leaf2.SerialNumber) != 0 {
 		t.Errorf("second node issued a new certificate (serial %s, first %s) instead of loading the shared one",
 			leaf2.SerialNumber, leaf1.SerialNumber)
+	}
+}
+
+// Caddy's storage and locks are Postgres: while another node holds the
+// issuance lock for localhost this node serves no certificate for it;
+// once released, it issues one, and the root and the leaf are rows of
+// cert_storage, not files.
+func TestCertificatesAndLocksLiveInPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	engine, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := manager.Open(ctx, manager.Config{DatabaseURL: dsn, Compiler: compiler{engine}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	store := other.CertStore()          // another node's view of the store
+	const lock = "issue_cert_localhost" // certmagic's issuance lock name
+	if err := store.Lock(ctx, lock); err != nil {
+		t.Fatal(err)
+	}
+
+	files := t.TempDir()
+	srv, httpAddr, httpsAddr := startEdgeIn(t, dsn, files)
+	defer srv.Stop()
+	root := fetchRoot(t, httpAddr)
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	_, port, _ := net.SplitHostPort(httpsAddr)
+	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if resp, err := c.Get("https://localhost:" + port + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatal("a certificate for localhost was served while another node held its issuance lock")
+	}
+	if keys, err := store.List(ctx, "certificates/"); err != nil || len(keys) != 0 {
+		t.Fatalf("certificates stored while the lock was held: %v %v", keys, err)
+	}
+
+	if err := store.Unlock(ctx, lock); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := c.Get("https://localhost:" + port + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate for localhost 30s after the lock was released: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	keys, err := store.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var haveRoot, haveLeaf bool
+	for _, k := range keys {
+		haveRoot = haveRoot || k == "pki/authorities/local/root.crt"
+		haveLeaf = haveLeaf || (strings.HasPrefix(k, "certificates/") && strings.HasSuffix(k, "/localhost.crt"))
+	}
+	if !haveRoot || !haveLeaf {
+		t.Errorf("cert_storage keys %q: want the CA root and the localhost leaf", keys)
+	}
+	if entries, err := os.ReadDir(files); err != nil || len(entries) != 0 {
+		t.Errorf("the file storage was used: %v %v", entries, err)
 	}
 }

@@ -245,7 +245,7 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 type runtimeStats struct{ engine *runtime.Engine }
 
 func (r runtimeStats) PoolStats() edge.PoolStats {
-	return edge.PoolStats{Idle: r.engine.IdleRuntimes()}
+	return edge.PoolStats{Pools: r.engine.PooledScripts(), Idle: r.engine.IdleRuntimes()}
 }
 
 // nodeStats adapts the edge's snapshot (gate, counters, runtime pools) to

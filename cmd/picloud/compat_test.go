@@ -37,6 +37,18 @@ func TestWorkersCompat(t *testing.T) {
 			background = append(background, string(b))
 			mu.Unlock()
 		}
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(3 * time.Second):
+			}
+			return
+		}
+		if r.URL.Path == "/big" {
+			// One byte over the runtime's 16 MiB fetch body cap.
+			_, _ = w.Write(bytes.Repeat([]byte("b"), 16<<20+1))
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "ua": r.Header.Get("X-From")})
 	}))
@@ -204,6 +216,12 @@ func TestWorkersCompat(t *testing.T) {
 		}
 	})
 
+	t.Run("web API surface", func(t *testing.T) { compatSurface(t, deploy, call) })
+	t.Run("wire behaviour", func(t *testing.T) { compatWire(t, deploy) })
+	t.Run("logs, unhandled rejections and stacks", func(t *testing.T) { compatLifecycle(t, base, token, deploy, call) })
+	t.Run("route params, TypeScript and scheduled", func(t *testing.T) { compatRouted(t, base, token, deploy) })
+	t.Run("fetch caps", func(t *testing.T) { compatFetchCaps(t, base, token, up.URL, call) })
+
 	t.Run("failures reveal nothing", func(t *testing.T) {
 		for name, src := range map[string]string{
 			"throws":       `export default { fetch() { throw new Error("db password is hunter2") } }`,
@@ -216,4 +234,8 @@ func TestWorkersCompat(t *testing.T) {
 			}
 		}
 	})
+
+	// Last: the agent's /metrics after all of the above, parsed with the
+	// Prometheus text parser, with the real runtime and Postgres pool.
+	t.Run("metrics scrape", func(t *testing.T) { compatMetrics(t, base) })
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,11 +87,85 @@ func TestDevEndToEnd(t *testing.T) {
 	status = postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{
 		"app": "default", "name": "broken", "source": "export default {\n  fetch() { return 1 +; }\n}",
 	}, &apiErr)
-	if status != http.StatusBadRequest || apiErr.Error.Code != "syntax_error" || apiErr.Error.Details["line"] != float64(2) {
-		t.Fatalf("syntax error deploy = %d %+v", status, apiErr)
+	if status != http.StatusBadRequest || apiErr.Error.Code != "syntax_error" || apiErr.Error.Details["line"] != float64(2) ||
+		apiErr.Error.Details["column"] != float64(23) || !strings.Contains(apiErr.Error.Message, "line 2, column 23") {
+		t.Fatalf("syntax error deploy = %d %+v, want line 2, column 23 (the 1-based column of the \";\")", status, apiErr)
+	}
+	var listed struct {
+		Scripts []struct{ Name string } `json:"scripts"`
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/admin/scripts?app=default", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body, status := do(t, req); status != 200 || json.Unmarshal([]byte(body), &listed) != nil || len(listed.Scripts) != 2 {
+		t.Fatalf("scripts after the refused deploy = %d %s, want hello and greet only", status, body)
+	}
+	for _, s := range listed.Scripts {
+		if s.Name == "broken" {
+			t.Fatal("the script with a syntax error was stored")
+		}
 	}
 
+	// Without PICLOUD_HTTP_ALLOW_PRIVATE a script's fetch() cannot reach
+	// loopback: not the node itself, not by name.
+	var ssrf struct{ ID string }
+	status = postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{
+		"app": "default", "name": "ssrf",
+		"source": "export default { async fetch() { const out = []; for (const u of [\"" + base + "/healthz\", \"http://localhost:" + base[strings.LastIndex(base, ":")+1:] + "/healthz\"]) {\n" +
+			"try { await fetch(u); out.push(\"reached\") } catch (e) { out.push(e.message.includes(\"destination address is not allowed\")) } }\nreturn Response.json(out) } }",
+	}, &ssrf)
+	if status != http.StatusCreated {
+		t.Fatalf("deploy ssrf = %d", status)
+	}
+	if body, status := get(t, base+"/api/v1/execute/"+ssrf.ID, ""); status != 200 || body != "[true,true]" {
+		t.Fatalf("fetch to loopback = %d %s, want both refused", status, body)
+	}
+
+	// Ctrl-C during a request: the node stops accepting, lets the request
+	// finish, then stops.
+	var slow struct{ ID string }
+	if status := postJSON(t, base+"/api/v1/admin/scripts", token, map[string]any{"app": "default", "name": "slow",
+		"source": "export default { async fetch() { await scheduler.wait(1500); return new Response('finished') } }"}, &slow); status != http.StatusCreated {
+		t.Fatalf("deploy slow = %d", status)
+	}
+	inflight := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v1/execute/" + slow.ID)
+		if err != nil {
+			inflight <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- strconv.Itoa(resp.StatusCode) + " " + string(b)
+	}()
+	// Wait until it holds an execution slot.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if body, _ := get(t, base+"/metrics", ""); strings.Contains(body, "\npicloud_gate_in_use 1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never started executing")
+		}
+	}
+
+	// Ctrl-C stops the managed Postgres too: its postmaster is gone and
+	// its pid file removed.
+	pgPID := postmasterPID(t, filepath.Join(dataDir, "picloud", "postgres"))
 	node.stop(t)
+	select {
+	case got := <-inflight:
+		if got != "200 finished" {
+			t.Errorf("request in flight at Ctrl-C = %q, want it finished", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the request in flight at Ctrl-C never ended")
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "picloud", "postgres", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Errorf("postmaster.pid left after Ctrl-C: %v", err)
+	}
+	if err := syscall.Kill(pgPID, 0); err == nil {
+		t.Errorf("postgres (pid %d) still running after Ctrl-C", pgPID)
+	}
 	node = startNode(t, bin, env, base)
 	defer node.stop(t)
 	if strings.Contains(node.stdout(), "password") && strings.Contains(node.stdout(), "shown once") {
@@ -105,6 +180,21 @@ func TestDevEndToEnd(t *testing.T) {
 	if _, status := get(t, base+"/api/v1/execute/"+"broken", ""); status != 404 {
 		t.Fatalf("the refused script exists: %d", status)
 	}
+}
+
+// postmasterPID reads the pid of a running managed Postgres and checks
+// that the process exists.
+func postmasterPID(t *testing.T, pgData string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid"))
+	if err != nil {
+		t.Fatalf("the managed postgres is not running: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("postmaster.pid %q: no live process (%v)", b, err)
+	}
+	return pid
 }
 
 type runningNode struct {
