@@ -245,7 +245,8 @@ func (c catalog) Routing(ctx context.Context) (edge.Routing, error) {
 type runtimeStats struct{ engine *runtime.Engine }
 
 func (r runtimeStats) PoolStats() edge.PoolStats {
-	return edge.PoolStats{Pools: r.engine.PooledScripts(), Idle: r.engine.IdleRuntimes()}
+	e := r.engine
+	return edge.PoolStats{Pools: e.PooledScripts(), Idle: e.IdleRuntimes(), Busy: e.BusyRuntimes(), Instances: int(e.RuntimesCreated())}
 }
 
 // nodeStats adapts the edge's snapshot (gate, counters, runtime pools) to

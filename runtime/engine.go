@@ -85,6 +85,8 @@ type Engine struct {
 
 	spare    chan *instance // blank runtimes built ahead (refillSpare)
 	building atomic.Bool
+	// busy counts runtimes executing now; created, runtimes built.
+	busy, created atomic.Int64
 }
 
 // New returns an Engine.
@@ -378,6 +380,7 @@ func (e *Engine) refillSpare() {
 // newBlank builds a hardened runtime with the prelude and no script: no
 // script code has run in it, so any script may take it.
 func (e *Engine) newBlank() (*instance, error) {
+	e.created.Add(1)
 	vm := goja.New()
 	in := &instance{vm: vm}
 	in.loop = newEventLoop(vm, in)
@@ -560,6 +563,8 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		return e.failed(res, start, outcome, err), err
 	}
 	x.attach(in)
+	e.busy.Add(1)
+	defer e.busy.Add(-1)
 	// The handler gets its whole wall time whatever a cold start took.
 	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
 	in.exec = x

@@ -7,3 +7,10 @@ func (e *Engine) PooledScripts() int {
 	defer e.pool.mu.Unlock()
 	return len(e.pool.idle)
 }
+
+// BusyRuntimes is the number of runtimes executing a request now.
+func (e *Engine) BusyRuntimes() int { return int(e.busy.Load()) }
+
+// RuntimesCreated counts the runtimes built since the engine started,
+// spares included.
+func (e *Engine) RuntimesCreated() int64 { return e.created.Load() }

@@ -453,6 +453,7 @@ func compatMetrics(t *testing.T, base string) {
 		{"script cache hits", "picloud_script_cache_total", map[string]string{"result": "hit"}, 1},
 		{"runtime pools", "picloud_runtime_pools", nil, 1},
 		{"idle runtimes", "picloud_runtime_instances_idle", nil, 1},
+		{"runtimes created", "picloud_runtime_instances_created_total", nil, 2},
 		{"gate capacity", "picloud_gate_capacity", nil, 32},
 		{"postgres pool size", "picloud_db_pool_max_connections", nil, 1},
 		{"postgres acquisitions", "picloud_db_pool_acquires_total", nil, 1},
