@@ -27,6 +27,12 @@ type cronRunner struct {
 }
 
 func (r cronRunner) fire(ctx context.Context, f manager.CronFire) {
+	// No HTTP server recovers for a tick: a panic must not end the node.
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("cron trigger panicked", "script_id", f.ScriptID, "trigger_id", f.TriggerID, "panic", p)
+		}
+	}()
 	s, err := r.catalog.Script(ctx, f.ScriptID)
 	if errors.Is(err, edge.ErrScriptNotFound) {
 		return // deleted since the claim; its triggers went with it
