@@ -314,10 +314,13 @@ func (m *Manager) RunCron(ctx context.Context, o CronOptions) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		failed := false
 		if free := cap(slots) - len(slots); free > 0 {
 			fires, err := m.claimDue(ctx, m.now(), free)
 			if err != nil && ctx.Err() == nil {
+				// The database is away: say so, and retry less often.
 				m.log.Error("claiming cron triggers", "err", err)
+				failed = true
 			}
 			for _, f := range fires {
 				slots <- struct{}{}
@@ -332,6 +335,9 @@ func (m *Manager) RunCron(ctx context.Context, o CronOptions) {
 		// ticks fall due.
 		now := m.now()
 		wait := min(o.Interval, now.Truncate(time.Second).Add(time.Second+5*time.Millisecond).Sub(now))
+		if failed {
+			wait = 5 * time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return
