@@ -86,6 +86,9 @@ func (m *Manager) router() *gin.Engine {
 	a.GET("/scripts/:id/versions", m.h(m.handleListVersions))
 	a.GET("/scripts/:id/versions/:version", m.h(m.handleGetVersion))
 	a.POST("/scripts/:id/rollback", m.h(m.handleRollback))
+	// Cron triggers (cron.go): CapScriptRead to list, CapScriptWrite to set.
+	a.GET("/scripts/:id/crons", m.h(m.handleListCrons))
+	a.PUT("/scripts/:id/crons", m.h(m.handleSetCrons))
 
 	a.GET("/routes", m.h(m.handleListRoutes))
 	a.POST("/routes", m.h(m.handleCreateRoute))

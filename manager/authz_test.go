@@ -132,6 +132,12 @@ func endpoints() map[string]endpoint {
 		"POST /scripts/:id/rollback": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
 			return "/scripts/" + rc.script.ID + "/rollback", map[string]int{"version": 1}
 		}},
+		"GET /scripts/:id/crons": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) {
+			return "/scripts/" + rc.script.ID + "/crons", nil
+		}},
+		"PUT /scripts/:id/crons": {clsScriptWrite, 200, false, func(rc *reqCtx) (string, any) {
+			return "/scripts/" + rc.script.ID + "/crons", map[string]any{"crons": []map[string]string{{"schedule": "0 0 * * *"}}}
+		}},
 
 		"GET /routes": {clsScriptRead, 200, false, func(rc *reqCtx) (string, any) { return "/routes?app=" + rc.app.Slug, nil }},
 		"POST /routes": {clsScriptWrite, 201, false, func(rc *reqCtx) (string, any) {

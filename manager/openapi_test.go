@@ -117,7 +117,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	for name, v := range map[string]any{
 		"App": App{}, "Domain": Domain{}, "Member": Member{}, "Script": Script{}, "Deployed": Deployed{},
 		"Version": Version{}, "Route": Route{}, "RouteMatch": RouteMatch{}, "User": User{}, "APIKey": APIKey{},
-		"Execution": Execution{}, "LogEntry": LogEntry{},
+		"Execution": Execution{}, "LogEntry": LogEntry{}, "CronTrigger": CronTrigger{}, "CronSpec": CronSpec{},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, ok := doc.Components.Schemas[name]

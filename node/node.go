@@ -123,6 +123,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (err 
 	go mgr.RunExecutionLog(ctx)
 	defer mgr.StopExecutionLog()
 
+	// Cron triggers (docs/cron.md): every node claims due ticks, each
+	// fires once per cluster. Stopped (its ticks finished) before the
+	// execution log, which records them.
+	cronCtx, stopCron := context.WithCancel(ctx)
+	cronDone := make(chan struct{})
+	go func() {
+		defer close(cronDone)
+		mgr.RunCron(cronCtx, manager.CronOptions{Fire: cronRunner{catalog: catalog{mgr: mgr, ceilings: cfg.LimitCeilings},
+			engine: engine, mgr: mgr, log: log.With("component", "cron")}.fire})
+	}()
+	defer func() { stopCron(); <-cronDone }()
+
 	// Expired KV keys are hidden from reads at once; this reclaims them.
 	purgeCtx, stopPurge := context.WithCancel(ctx)
 	defer stopPurge()

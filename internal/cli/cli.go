@@ -1,5 +1,5 @@
 // Package cli is the picloud command-line client: login, apps, scripts,
-// deploy, versions, rollback, invoke, logs, routes, domains, members,
+// deploy, versions, rollback, cron triggers, invoke, logs, routes, domains, members,
 // users, API keys, KV and secrets. It speaks
 // only HTTP to a node's admin API and imports no server package; only
 // cmd/picloud imports it.
@@ -243,6 +243,7 @@ func commands() []command {
 		{"deploy", "upload a script (creates or updates it) and print its URL", `deploy FILE [--app APP] [--name NAME] [--route "GET /path"] [--host HOST] [--message MSG] [--bindings JSON|@FILE] [--limits JSON|@FILE]`, cmdDeploy},
 		{"versions", "list the versions of a script", "versions SCRIPT [--app APP]", cmdVersions},
 		{"rollback", "make an earlier version of a script current", "rollback SCRIPT VERSION [--app APP]", cmdRollback},
+		{"crons", "list or replace a script's cron triggers (its scheduled handler)", "crons ls SCRIPT | crons set SCRIPT [--tz ZONE] [SCHEDULE]...  (no SCHEDULE removes them; all with [--app APP])", cmdCrons},
 		{"invoke", "call a script and print its answer", "invoke SCRIPT [--app APP] [-X METHOD] [-d BODY|@FILE] [-H 'Name: value']... [-i]", cmdInvoke},
 		{"logs", "show a script's or app's recent executions and console lines; -f to follow", "logs [SCRIPT] [--app APP] [--level L] [--outcome O] [--since 15m] [--until T] [--execution ID] [--limit N] [-f]", cmdLogs},
 		{"routes", "list, add, change, remove, check or match routes", `routes ls [--app APP] | routes add SCRIPT "METHOD /path" [--host HOST] | routes set ID ["METHOD /path"] [--script S] [--host H] | routes rm ID | routes check SCRIPT "METHOD /path" [--host H] [--id ROUTE] | routes match "METHOD /path" [--host H]  (all with [--app APP])`, cmdRoutes},

@@ -1570,6 +1570,7 @@
   Object.freeze(waitUntil);
   Object.freeze(passThroughOnException);
   const apply = Reflect.apply;
+  const noScheduled = Object.freeze({});
   return {
     // newRequest is the general path, for requests the engine could not
     // check itself: it throws what new Request would.
@@ -1586,6 +1587,16 @@
       const ctx = { params, requestId, executionId, waitUntil, passThroughOnException };
       return apply(fetch, handler, [req, env, ctx]);
     },
+    // scheduled calls a cron trigger's handler (runtime/scheduled.go),
+    // or returns noScheduled when the default export has none.
+    scheduled(handler, env, cron, scheduledTime, requestId, executionId) {
+      const fn = handler.scheduled;
+      if (typeof fn !== "function") return noScheduled;
+      const event = { type: "scheduled", cron, scheduledTime, noRetry() {} };
+      const ctx = { requestId, executionId, waitUntil, passThroughOnException };
+      return apply(fn, handler, [event, env, ctx]);
+    },
+    noScheduled,
     waitAll,
     reset() { waits = []; intervals.clear(); },
     // unwrapResponse hands a Response to the engine with
