@@ -449,11 +449,16 @@ func (e *Engine) load(in *instance, prog *goja.Program, x *execution) (_ *instan
 		return nil, fmt.Errorf("%w: the module has no default export (export default { fetch(request, env, ctx) { ... } })", ErrScript)
 	}
 	in.handler = def.ToObject(vm)
+	// A module may handle requests, cron ticks or both (as in Workers);
+	// the missing one fails when invoked.
 	fetch := in.handler.Get("fetch")
-	if _, ok := goja.AssertFunction(fetch); !ok {
-		return nil, fmt.Errorf("%w: the default export has no fetch handler", ErrScript)
+	_, hasFetch := goja.AssertFunction(fetch)
+	if _, hasScheduled := goja.AssertFunction(in.handler.Get("scheduled")); !hasFetch && !hasScheduled {
+		return nil, fmt.Errorf("%w: the default export has neither a fetch nor a scheduled handler", ErrScript)
 	}
-	in.fetch = fetch
+	if hasFetch {
+		in.fetch = fetch
+	}
 	return in, nil
 }
 
@@ -523,28 +528,41 @@ func bytesOf(vm *goja.Runtime, v goja.Value) []byte {
 }
 
 // Execute runs the script's fetch handler for req and writes its response
+// to w.
 func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseWriter) (res ExecResult, err error) {
 	start := time.Now()
-	res.Outcome = OutcomeSuccess
 	lim := withDefaults(req.Script.Limits, e.limits)
 	if int64(len(req.Body)) > lim.RequestBodyBytes {
 		err = &LimitError{Limit: "request_body_bytes", Value: lim.RequestBodyBytes, Detail: fmt.Sprintf("the body has %d bytes", len(req.Body))}
-		return e.failed(res, start, OutcomeLimit, err), err
+		return e.failed(ExecResult{}, start, OutcomeLimit, err), err
 	}
+	return e.invoke(ctx, &req.Script, lim, req.RequestID, start, func(ctx context.Context, in *instance, x *execution, res *ExecResult) error {
+		status, err := e.run(ctx, in, x, req, w)
+		res.Status = status
+		res.Wrote = status != 0
+		return err
+	})
+}
 
+// invoke runs body in a runtime of s under lim: what every invocation of
+// a script (a request, a cron tick) shares. The execution is registered
+// with the watchdog before a cold start evaluates the module; the runtime
+// goes back to the pool only if nothing stopped or poisoned it.
+func (e *Engine) invoke(ctx context.Context, s *Script, lim limits.Limits, requestID string, start time.Time,
+	body func(context.Context, *instance, *execution, *ExecResult) error) (res ExecResult, err error) {
+	res.Outcome = OutcomeSuccess
 	// Work the execution started (fetches, binding calls) ends with it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	x := &execution{ctx: ctx, limits: lim, clock: e.watch.now, kill: make(chan struct{})}
 	x.deadline.Store(e.watch.now() + lim.WallTime().Nanoseconds())
-	// Registered once, before a cold start evaluates the module.
 	e.watch.add(x)
 	defer func() {
 		if x.coldStart {
 			e.refillSpare()
 		}
 	}()
-	in, err := e.acquire(&req.Script, x)
+	in, err := e.acquire(s, x)
 	if err != nil {
 		e.watch.remove(x)
 		outcome := OutcomeError
@@ -555,10 +573,10 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 			if errors.Is(err, ErrTimeout) {
 				outcome = OutcomeTimeout
 			}
-			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
-				"request_id", req.RequestID, "limit", le.Limit, "err", err)
+			e.log.Warn("script stopped by a limit", "script_id", s.ID, "version", s.Version,
+				"request_id", requestID, "limit", le.Limit, "err", err)
 		case errors.Is(err, ErrScript):
-			e.log.Warn("script failed to load", "script_id", req.Script.ID, "err", err)
+			e.log.Warn("script failed to load", "script_id", s.ID, "err", err)
 		}
 		return e.failed(res, start, outcome, err), err
 	}
@@ -590,17 +608,14 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		if x.dropped > 0 {
 			msg := fmt.Sprintf("limit log_lines=%d reached: %d more lines dropped", lim.LogLines, x.dropped)
 			x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "warn", Message: msg})
-			e.log.Warn("script hit a limit", "script_id", req.Script.ID, "version", req.Script.Version,
-				"request_id", req.RequestID, "limit", "log_lines", "err", msg)
+			e.log.Warn("script hit a limit", "script_id", s.ID, "version", s.Version,
+				"request_id", requestID, "limit", "log_lines", "err", msg)
 		}
 		res.Logs = x.logs
 		res.Duration = time.Since(start)
 	}()
 
-	status, err := e.run(ctx, in, x, req, w)
-	res.Status = status
-	res.Wrote = status != 0
-	if err != nil {
+	if err = body(ctx, in, x, &res); err != nil {
 		if k := x.stopErr(); k != nil {
 			err = k // the watchdog's reason beats the interrupt it caused
 		}
@@ -619,8 +634,8 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 		// owner's: say which one was hit in the node's log.
 		var le *LimitError
 		if errors.As(err, &le) {
-			e.log.Warn("script stopped by a limit", "script_id", req.Script.ID, "version", req.Script.Version,
-				"request_id", req.RequestID, "limit", le.Limit, "err", err)
+			e.log.Warn("script stopped by a limit", "script_id", s.ID, "version", s.Version,
+				"request_id", requestID, "limit", le.Limit, "err", err)
 		}
 		x.logs = append(x.logs, LogLine{Time: time.Now().UTC(), Level: "error", Message: err.Error()})
 	}
@@ -674,6 +689,9 @@ func (e *Engine) run(ctx context.Context, in *instance, x *execution, req *ExecR
 	}
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		body = goja.Null() // as new Request would have it (checkRequest)
+	}
+	if in.fetch == nil {
+		return 0, fmt.Errorf("%w: %w", ErrScript, ErrNoFetch)
 	}
 	ret, err := call(x, in.begin, goja.Undefined(), in.fetch, in.handler, env, params,
 		vm.ToValue(req.RequestID), vm.ToValue(req.ExecutionID), request,

@@ -112,3 +112,22 @@ export default { fetch() { return new Response("n=" + n) },
 		t.Errorf("body %q, want n=2 (the pooled runtime was not reused)", got)
 	}
 }
+
+// TestScheduledOnlyModule: a module with only scheduled loads and ticks;
+// a request to it fails with ErrNoFetch, and one with neither handler
+// fails to load.
+func TestScheduledOnlyModule(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	s := deployed(t, "cron-only", `export default { scheduled(event) { console.log("tick " + event.cron) } }`, "")
+	res, err := e.Scheduled(context.Background(), &ScheduledRequest{Script: s, Cron: "* * * * * *", ScheduledTime: time.Now()})
+	if err != nil || len(res.Logs) != 1 || res.Logs[0].Message != "tick * * * * * *" {
+		t.Fatalf("tick = %v, logs %v", err, res.Logs)
+	}
+	if _, _, err := execute(t, e, s, "GET", "http://x/", ""); !errors.Is(err, ErrNoFetch) || !errors.Is(err, ErrScript) {
+		t.Fatalf("request to a scheduled-only module = %v, want ErrNoFetch", err)
+	}
+	none := deployed(t, "neither", `export default { other() {} }`, "")
+	if _, _, err := execute(t, e, none, "GET", "http://x/", ""); !errors.Is(err, ErrScript) || !strings.Contains(err.Error(), "neither a fetch nor a scheduled handler") {
+		t.Fatalf("module with neither handler = %v", err)
+	}
+}
