@@ -12,6 +12,21 @@ import (
 
 // newCLIEnv is a client with its own config dir (its own stored login)
 // and no PICLOUD_ variables from the test's environment.
+// startAliceNode runs `picloud dev` on a fresh data directory with the
+// bootstrap admin alice (password s3cret-pass) and its own Postgres.
+func startAliceNode(t *testing.T, bin, dirPrefix string) (string, *runningNode) {
+	t.Helper()
+	dataDir := nodeDataDir(t, dirPrefix)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	return base, startNode(t, bin, append(os.Environ(),
+		"PICLOUD_BIND="+addr, "PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
+		"PICLOUD_ADMIN_USER=alice", "PICLOUD_ADMIN_PASSWORD=s3cret-pass", "DATABASE_URL=",
+	), base)
+}
+
+// newCLIEnv is a client with its own home (stored logins) and no
+// PICLOUD_* variables from the test's environment.
 func newCLIEnv(t *testing.T, bin string) *cliEnv {
 	home := t.TempDir()
 	var clean []string
@@ -20,7 +35,7 @@ func newCLIEnv(t *testing.T, bin string) *cliEnv {
 			clean = append(clean, kv)
 		}
 	}
-	return &cliEnv{t: t, bin: bin, env: append(clean, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))}
+	return &cliEnv{t: t, bin: bin, home: home, env: append(clean, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))}
 }
 
 // runOK runs a command with stdin that must succeed.
@@ -64,13 +79,7 @@ func TestCLIAdminEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the real binary")
 	}
 	bin := buildPicloud(t)
-	dataDir := nodeDataDir(t, "picloud-cli-admin-e2e-")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	node := startNode(t, bin, append(os.Environ(),
-		"PICLOUD_BIND="+addr, "PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
-		"PICLOUD_ADMIN_USER=alice", "PICLOUD_ADMIN_PASSWORD=s3cret-pass", "DATABASE_URL=",
-	), base)
+	base, node := startAliceNode(t, bin, "picloud-cli-admin-e2e-")
 	defer node.stop(t)
 
 	alice, bob := newCLIEnv(t, bin), newCLIEnv(t, bin)

@@ -16,9 +16,10 @@ import (
 
 // cliEnv runs the built binary as the client, with its own config dir.
 type cliEnv struct {
-	t   *testing.T
-	bin string
-	env []string
+	t    *testing.T
+	bin  string
+	env  []string
+	home string // the client's HOME, where logins are stored
 }
 
 func (c *cliEnv) run(stdin string, extraEnv []string, args ...string) (stdout, stderr string, code int) {
@@ -67,23 +68,10 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the real binary")
 	}
 	bin := buildPicloud(t)
-	dataDir := nodeDataDir(t, "picloud-cli-e2e-")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	node := startNode(t, bin, append(os.Environ(),
-		"PICLOUD_BIND="+addr, "PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
-		"PICLOUD_ADMIN_USER=alice", "PICLOUD_ADMIN_PASSWORD=s3cret-pass", "DATABASE_URL=",
-	), base)
+	base, node := startAliceNode(t, bin, "picloud-cli-e2e-")
 	defer node.stop(t)
 
-	home := t.TempDir()
-	var clean []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PICLOUD_") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
-			clean = append(clean, kv)
-		}
-	}
-	c := &cliEnv{t: t, bin: bin, env: append(clean, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))}
+	c := newCLIEnv(t, bin)
 	work := t.TempDir()
 	write := func(name, src string) string {
 		p := filepath.Join(work, name)
@@ -109,7 +97,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "as alice (owner)") {
 		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
 	}
-	st, err := os.Stat(filepath.Join(home, ".config", "picloud", "credentials.json"))
+	st, err := os.Stat(filepath.Join(c.home, ".config", "picloud", "credentials.json"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file: %v %v, want mode 0600", st, err)
 	}

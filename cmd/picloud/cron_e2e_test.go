@@ -18,23 +18,10 @@ func TestCronEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the real binary")
 	}
 	bin := buildPicloud(t)
-	dataDir := nodeDataDir(t, "picloud-cron-e2e-")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	node := startNode(t, bin, append(os.Environ(),
-		"PICLOUD_BIND="+addr, "PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
-		"PICLOUD_ADMIN_USER=alice", "PICLOUD_ADMIN_PASSWORD=s3cret-pass", "DATABASE_URL=",
-	), base)
+	base, node := startAliceNode(t, bin, "picloud-cron-e2e-")
 	defer node.stop(t)
 
-	home := t.TempDir()
-	var clean []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PICLOUD_") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
-			clean = append(clean, kv)
-		}
-	}
-	c := &cliEnv{t: t, bin: bin, env: append(clean, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))}
+	c := newCLIEnv(t, bin)
 	if out, errOut, code := c.run("s3cret-pass\n", nil, "login", base, "--username", "alice", "--password-stdin"); code != 0 {
 		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
 	}
