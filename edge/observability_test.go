@@ -116,9 +116,20 @@ func TestAccessLogAndRequestID(t *testing.T) {
 	if len(access) != 2 {
 		t.Fatalf("%d access lines, want 2 (one per request):\n%s", len(access), logs)
 	}
+	// Each line is written after its response went out, so the second
+	// request's line may come first: find the first request's by its id.
 	var line map[string]any
-	if err := json.Unmarshal([]byte(access[0]), &line); err != nil {
-		t.Fatal(err)
+	for _, l := range access {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["request_id"] == "my-req-123" {
+			line = m
+		}
+	}
+	if line == nil {
+		t.Fatalf("no access line with request_id my-req-123:\n%s", logs)
 	}
 	want := map[string]any{"request_id": "my-req-123", "method": "GET", "path": "/hello", "status": 200.0,
 		"app_id": "app1", "script_id": "s-params", "route_id": "r1", "host": "t1.example.com", "component": "access"}
