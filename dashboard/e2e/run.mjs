@@ -366,6 +366,9 @@ async function run(browser, base, env) {
 	// Logs, metrics, KV and secrets (dash2): a block of its own.
 	await observeSteps({ browser, page, base, admin, shot, expect, consoleErrors });
 
+	// Cron triggers on the script page (dashcron): a block of its own.
+	await cronSteps({ page, base, admin, shot, expect });
+
 	await step('log out', async () => {
 		await page.getByRole('button', { name: 'Log out' }).click();
 		await page.waitForURL(/\/admin\/login/);
@@ -640,6 +643,107 @@ function startAgent(bin, work) {
 		proc.stdout.on('data', (d) => logs.push(d.toString()));
 		proc.stderr.on('data', (d) => logs.push(d.toString()));
 		return { proc, base: `http://127.0.0.1:${port}`, logs };
+	});
+}
+
+// ---- Cron triggers -------------------------------------------------------
+// Deploys a script with a scheduled handler through the API, edits its
+// triggers on its page, watches the ticks on its live tail, clears them.
+// Expects to be logged in on page.
+async function cronSteps({ page, base, admin, shot, expect }) {
+	const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('picloud.session')).token);
+	const apiCall = async (method, path, body) => {
+		const r = await fetch(`${base}/api/v1/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body)
+		});
+		const text = await r.text();
+		return { status: r.status, text, data: text ? JSON.parse(text) : null };
+	};
+	const ticker = `export default {
+  fetch() { return new Response("ticker"); },
+  scheduled(event) { console.log("tick " + event.cron + " at " + event.scheduledTime); },
+};
+`;
+	let id = '';
+	const stored = async () => {
+		const r = await apiCall('GET', `/scripts/${id}/crons`);
+		assert(r.status === 200, `GET crons answered ${r.status} ${r.text}`);
+		return r.data.crons;
+	};
+	const rows = () => page.getByTestId('cron-row');
+
+	await step('crons: a bad schedule shows its error on its row and saves nothing', async () => {
+		const d = await apiCall('POST', '/scripts', { app: 'default', name: 'e2e-ticker.js', source: ticker, message: 'ticker for the cron e2e' });
+		assert(d.status === 200 || d.status === 201, `deploy answered ${d.status} ${d.text}`);
+		id = d.data.id;
+		expect(422, `/api/v1/admin/scripts/${id}/crons`);
+		await page.goto(admin('/apps/default/scripts/e2e-ticker.js'));
+		const box = page.getByRole('region', { name: 'Cron triggers' });
+		await box.getByTestId('cron-none').waitFor();
+		// Two rows: a good one first, so the error must land on the second.
+		await box.getByRole('button', { name: 'Add trigger' }).click();
+		await page.locator('#cron-schedule-0').fill('0 0 * * * *');
+		await box.getByRole('button', { name: 'Add trigger' }).click();
+		await page.locator('#cron-schedule-1').fill('61 * * * * *');
+		assert((await page.locator('#cron-tz-1').inputValue()) === 'UTC', 'time zone does not default to UTC');
+		await box.getByRole('button', { name: 'Save triggers' }).click();
+		const err = rows().nth(1).getByTestId('cron-row-error');
+		await err.waitFor();
+		const text = await err.innerText();
+		assert(/Schedule:.*61/.test(text), `row error says ${JSON.stringify(text)}`);
+		assert((await rows().nth(0).getByTestId('cron-row-error').count()) === 0, 'the good row shows an error');
+		await box.getByTestId('cron-error').filter({ hasText: 'Not saved: 1 trigger has an error' }).waitFor();
+		assert((await page.locator('#cron-schedule-1').getAttribute('aria-invalid')) === 'true', 'bad input not marked invalid');
+		// The input is kept, and the API stored nothing.
+		assert((await page.locator('#cron-schedule-1').inputValue()) === '61 * * * * *', 'the bad schedule was not kept');
+		assert((await rows().count()) === 2, 'rows were lost');
+		assert((await stored()).length === 0, 'a refused set was stored');
+		await shot('30-cron-error');
+	});
+
+	await step('crons: fix it, save, and see it listed with a next run', async () => {
+		const box = page.getByRole('region', { name: 'Cron triggers' });
+		await box.getByRole('button', { name: 'Remove trigger 1' }).click();
+		await page.locator('#cron-schedule-0').fill('* * * * * *');
+		await box.getByRole('button', { name: 'Save triggers' }).click();
+		await box.getByTestId('cron-ok').filter({ hasText: 'Saved 1 trigger.' }).waitFor();
+		const listed = box.getByTestId('cron-trigger');
+		await listed.filter({ hasText: '* * * * * *' }).waitFor();
+		assert((await listed.count()) === 1, `${await listed.count()} triggers listed`);
+		const next = await listed.getByTestId('cron-next').innerText();
+		assert(/(in \d+ s|now|due)\s+\S/.test(next), `next run shows ${JSON.stringify(next)}`);
+		const got = await stored();
+		assert(got.length === 1 && got[0].schedule === '* * * * * *' && got[0].timezone === 'UTC', `API has ${JSON.stringify(got)}`);
+		// The first tick is claimed within a couple of seconds: last run fills in.
+		await listed.getByTestId('cron-last').filter({ hasText: /ago|now/ }).waitFor({ timeout: 10_000 });
+		await shot('31-cron-saved');
+	});
+
+	await step('crons: ticks arrive on the script\'s live tail as SCHEDULED', async () => {
+		await page.getByRole('link', { name: 'Logs of this script' }).click();
+		await page.waitForURL(/\/admin\/apps\/default\/logs\?script=e2e-ticker\.js$/);
+		await page.getByTestId('tail-status').filter({ hasText: 'Live' }).waitFor();
+		const seen = await page.getByTestId('execution').count();
+		// A tick that happens after the tail is live, not only history.
+		const t0 = Date.now();
+		await page.waitForFunction((n) => document.querySelectorAll('[data-testid="execution"]').length > n, seen, { timeout: 10_000 });
+		console.log(`     a tick arrived on the live tail ${Date.now() - t0} ms after it went live`);
+		const tick = page.getByTestId('execution').filter({ hasText: 'SCHEDULED * * * * * *' }).first();
+		await tick.getByText(/tick \* \* \* \* \* \* at \d+/).waitFor();
+		assert((await tick.getAttribute('data-outcome')) === 'success', 'tick outcome is not success');
+	});
+
+	await step('crons: an empty set clears the triggers', async () => {
+		await page.goto(admin('/apps/default/scripts/e2e-ticker.js'));
+		const box = page.getByRole('region', { name: 'Cron triggers' });
+		await box.getByTestId('cron-trigger').waitFor();
+		await box.getByRole('button', { name: 'Remove trigger 1' }).click();
+		await box.getByRole('button', { name: 'Save (remove all)' }).click();
+		await box.getByTestId('cron-ok').filter({ hasText: 'Removed every trigger.' }).waitFor();
+		await box.getByTestId('cron-none').waitFor();
+		assert((await stored()).length === 0, 'triggers still stored');
 	});
 }
 
