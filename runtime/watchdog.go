@@ -60,10 +60,11 @@ type watchdog struct {
 	// lastCycle is when the watchdog first saw the current GC cycle count.
 	lastCycle time.Time
 	sample    []metrics.Sample
-	// memStopped are executions stopped for memory that still run; until
-	// they are gone and their heap collected (settleCycle), what the heap
-	// holds may be theirs, so nobody else is blamed for it.
-	memStopped  map[*execution]struct{}
+	// memStopped are executions stopped for memory that still run, with
+	// when they were stopped; until they are gone and their heap collected
+	// (settleCycle), what the heap holds may be theirs, so nobody else is
+	// blamed for it, for at most memStopGrace.
+	memStopped  map[*execution]time.Time
 	settleCycle uint64
 	cycleSample []metrics.Sample
 }
@@ -78,7 +79,7 @@ type heapSample struct {
 
 func newWatchdog(log *slog.Logger, heapCap int64) *watchdog {
 	w := &watchdog{log: log, tick: 5 * time.Millisecond, heapCap: heapCap, epoch: time.Now(),
-		running: make(map[*execution]struct{}), memStopped: make(map[*execution]struct{}),
+		running: make(map[*execution]struct{}), memStopped: make(map[*execution]time.Time),
 		cycleSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}},
 		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"},
 			{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}}
@@ -143,19 +144,35 @@ func (w *watchdog) remove(x *execution) {
 	w.mu.Unlock()
 }
 
-// stopping reports whether an execution stopped for memory still runs.
+// memStopGrace bounds the wait for an execution stopped for memory to
+// leave: one stuck in a long native call (the interrupt lands when it
+// returns) must not shield another bomb for long.
+const memStopGrace = time.Second
+
+// stopping reports whether an execution stopped for memory less than
+// memStopGrace ago still runs.
 func (w *watchdog) stopping() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.memStopped) > 0
+	return w.stoppingLocked()
+}
+
+func (w *watchdog) stoppingLocked() bool {
+	for _, at := range w.memStopped {
+		if time.Since(at) < memStopGrace {
+			return true
+		}
+	}
+	return false
 }
 
 // settled reports whether a heap measured at GC cycle count cycles holds
-// nothing of the executions stopped for memory.
+// nothing of the executions stopped for memory (or they overran
+// memStopGrace).
 func (w *watchdog) settled(cycles uint64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.memStopped) == 0 && cycles >= w.settleCycle
+	return !w.stoppingLocked() && cycles >= w.settleCycle
 }
 
 func (w *watchdog) loop() {
@@ -226,6 +243,9 @@ func (w *watchdog) check(xs []*execution) {
 	// judge the rest once its heap is collected.
 	var oldest *execution
 	for _, x := range w.memorySuspects(suspects, heap.live, func(x *execution) int64 { return liveGrowth(x, heap) }) {
+		if x.stopErr() != nil {
+			continue // already stopped, still unwinding
+		}
 		if oldest == nil || x.started < oldest.started {
 			oldest = x
 		}
@@ -235,7 +255,7 @@ func (w *watchdog) check(xs []*execution) {
 	}
 	w.mu.Lock()
 	if _, running := w.running[oldest]; running {
-		w.memStopped[oldest] = struct{}{}
+		w.memStopped[oldest] = time.Now()
 	}
 	w.mu.Unlock()
 	oldest.stop(&LimitError{Limit: "memory_bytes", Value: oldest.limits.MemoryBytes,
