@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -24,15 +25,25 @@ import (
 // with embedded Caddy and the runtime run in a child process (this test
 // binary re-executed), and its user+system time from /proc is divided by
 // the requests it served. The client's own CPU is not counted.
+// edge-only answers in Go behind the same edge, and raw-net-http with a
+// bare net/http server: their differences with hello split a request's
+// cost between net/http, Caddy and the edge, and the runtime.
+// PICLOUD_BENCH_CPUPROFILE and PICLOUD_BENCH_MEMPROFILE name files for
+// the child's CPU and allocation profiles.
 //
 //	go test -run '^$' -bench ServerCPU -benchtime 3000x ./node/
 func BenchmarkServerCPU(b *testing.B) {
-	for _, tc := range []struct{ name, script, method, body string }{
-		{"hello", "hello", "GET", ""},
-		{"json", "json", "POST", benchJSONBody()},
+	for _, tc := range []struct {
+		name, script, method, body string
+		raw                        bool // plain net/http, no Caddy, no edge
+	}{
+		{"hello", "hello", "GET", "", false},
+		{"json", "json", "POST", benchJSONBody(), false},
+		{"edge-only", "static", "GET", "", false},
+		{"raw-net-http", "static", "GET", "", true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			base, pid := startBenchServer(b)
+			base, pid := startBenchServer(b, tc.raw)
 			url := base + "/api/v1/execute/" + tc.script
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 			call := func() {
@@ -81,27 +92,19 @@ func TestBenchServerProcess(t *testing.T) {
 	if os.Getenv("PICLOUD_BENCH_SERVER") == "" {
 		t.Skip("child process of BenchmarkServerCPU")
 	}
-	engine, err := runtime.New(runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scripts := map[string]runtime.Script{}
-	for name, src := range map[string]string{"hello": benchHello, "json": benchJSON} {
-		code, err := runtime.Transform(context.Background(), src, runtime.JavaScript)
+	bind := os.Getenv("PICLOUD_BENCH_SERVER")
+	if os.Getenv("PICLOUD_BENCH_RAW") != "" {
+		l, err := net.Listen("tcp", bind)
 		if err != nil {
 			t.Fatal(err)
 		}
-		scripts[name] = runtime.Script{ID: name, Name: name, Version: 1, Code: code, Hash: runtime.HashCode(code), Limits: limits.Defaults}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeHello(w) })}
+		go func() { _ = srv.Serve(l) }()
+		defer srv.Close()
+	} else {
+		stop := startBenchEdge(t, bind)
+		defer stop()
 	}
-	srv, err := edge.New(edge.Config{Bind: os.Getenv("PICLOUD_BENCH_SERVER"), StorageDir: t.TempDir(), Admin: http.NotFoundHandler(),
-		Executor: engine, Catalog: benchCatalog(scripts), MaxConcurrent: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
 	if path := os.Getenv("PICLOUD_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -112,8 +115,62 @@ func TestBenchServerProcess(t *testing.T) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if path := os.Getenv("PICLOUD_BENCH_MEMPROFILE"); path != "" {
+		goruntime.MemProfileRate = 1
+		defer func() {
+			f, _ := os.Create(path)
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}()
+	}
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+}
+
+// staticOr answers the script "static" in Go, without the runtime: the
+// edge's own cost per request (Caddy, dispatch, gate, metrics).
+type staticOr struct{ edge.Executor }
+
+func (s staticOr) Execute(ctx context.Context, req *runtime.ExecRequest, w http.ResponseWriter) (runtime.ExecResult, error) {
+	if req.Script.ID != "static" {
+		return s.Executor.Execute(ctx, req, w)
+	}
+	writeHello(w)
+	return runtime.ExecResult{Status: http.StatusOK}, nil
+}
+
+// startBenchEdge serves the bench scripts through the edge (embedded
+// Caddy) on bind.
+func startBenchEdge(t *testing.T, bind string) (stop func()) {
+	engine, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := map[string]runtime.Script{}
+	for name, src := range map[string]string{"hello": benchHello, "json": benchJSON, "static": benchHello} {
+		code, err := runtime.Transform(context.Background(), src, runtime.JavaScript)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scripts[name] = runtime.Script{ID: name, Name: name, Version: 1, Code: code, Hash: runtime.HashCode(code), Limits: limits.Defaults}
+	}
+	srv, err := edge.New(edge.Config{Bind: bind, StorageDir: t.TempDir(), Admin: http.NotFoundHandler(),
+		Executor: staticOr{engine}, Catalog: benchCatalog(scripts), MaxConcurrent: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = srv.Stop() }
+}
+
+// writeHello is what the script hello answers, written in Go.
+func writeHello(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+	w.Header().Set("Content-Length", "13")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "Hello, world!")
 }
 
 type benchCatalog map[string]runtime.Script
@@ -151,7 +208,7 @@ func benchJSONBody() string {
 	return b.String()
 }
 
-func startBenchServer(b *testing.B) (base string, pid int) {
+func startBenchServer(b *testing.B, raw bool) (base string, pid int) {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -161,6 +218,9 @@ func startBenchServer(b *testing.B) (base string, pid int) {
 	l.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "PICLOUD_BENCH_SERVER="+addr)
+	if raw {
+		cmd.Env = append(cmd.Env, "PICLOUD_BENCH_RAW=1")
+	}
 	stdin, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr

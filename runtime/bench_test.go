@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dop251/goja"
 )
 
 // cpuNow is the process's user+system CPU time. The machine the
@@ -193,3 +195,38 @@ func benchWarm(b *testing.B, source, method, body string) {
 func BenchmarkWarmHello(b *testing.B) { benchWarm(b, helloSource, "GET", "") }
 
 func BenchmarkWarmJSON(b *testing.B) { benchWarm(b, jsonSource, "POST", jsonBody()) }
+
+// BenchmarkGojaObject is the floor under the JSON handler: what goja
+// charges for one object like the benchmark's items (5 properties),
+// built from Go (as JSON.parse does) or by a JS object literal (as the
+// script's map callback does). Neither can be pre-sized: every object
+// gets its own property map and name slice.
+func BenchmarkGojaObject(b *testing.B) {
+	vm := goja.New()
+	keys := []string{"id", "name", "price", "qty", "active"}
+	vals := []goja.Value{vm.ToValue(3), vm.ToValue("item-3"), vm.ToValue(9.5), vm.ToValue(3), vm.ToValue(true)}
+	b.Run("go-set", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			o := vm.NewObject()
+			for k, key := range keys {
+				if err := o.Set(key, vals[k]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("js-literal", func(b *testing.B) {
+		fv, err := vm.RunString(`(function (a, b, c, d, e) { return { id: a, name: b, price: c, qty: d, active: e }; })`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, _ := goja.AssertFunction(fv)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := f(goja.Undefined(), vals...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
