@@ -123,6 +123,7 @@ var tokenChar = func() (t [256]bool) {
 // over (native.setResponse).
 type responseParts struct {
 	status, pairs, body, reader goja.Value
+	contentType                 goja.Value // the only header when pairs is null
 }
 
 // responseNatives are the natives of the request/response fast paths.
@@ -130,7 +131,8 @@ type responseParts struct {
 func responseNatives(in *instance, n *goja.Object) {
 	vm := in.vm
 	_ = n.Set("setResponse", func(c goja.FunctionCall) goja.Value {
-		in.out = responseParts{status: c.Argument(0), pairs: c.Argument(1), body: c.Argument(2), reader: c.Argument(3)}
+		in.out = responseParts{status: c.Argument(0), pairs: c.Argument(1), body: c.Argument(2), reader: c.Argument(3),
+			contentType: c.Argument(4)}
 		return goja.Undefined()
 	})
 	_ = n.Set("waited", func(goja.FunctionCall) goja.Value {

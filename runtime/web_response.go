@@ -66,16 +66,22 @@ func (e *Engine) respond(ctx context.Context, in *instance, req *ExecRequest, w 
 		// net/http would panic or send an interim response.
 		return 0, fmt.Errorf("%w: the handler returned a Response with status %d", ErrScript, status)
 	}
-	hdrPairs, _ := parts.pairs.Export().([]any)
 	h := w.Header()
-	for i := 0; i+1 < len(hdrPairs); i += 2 {
-		k, _ := hdrPairs[i].(string)
-		v, _ := hdrPairs[i+1].(string)
-		h.Add(k, v)
-	}
-	// The engine frames the body itself, as Workers does.
-	for _, k := range []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"} {
-		h.Del(k)
+	if goja.IsNull(parts.pairs) {
+		if isString(parts.contentType) {
+			h["Content-Type"] = []string{parts.contentType.String()}
+		}
+	} else {
+		hdrPairs, _ := parts.pairs.Export().([]any)
+		for i := 0; i+1 < len(hdrPairs); i += 2 {
+			k, _ := hdrPairs[i].(string)
+			v, _ := hdrPairs[i+1].(string)
+			h.Add(k, v)
+		}
+		// The engine frames the body itself, as Workers does.
+		for _, k := range []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"} {
+			h.Del(k)
+		}
 	}
 	if reader := parts.reader; !goja.IsNull(reader) {
 		return e.stream(ctx, in, req, w, status, reader)

@@ -271,6 +271,23 @@ func TestWebWire(t *testing.T) {
 		{name: "several set-cookie lines", source: `export default { fetch() { const h = new Headers(); h.append("Set-Cookie", "a=1; Path=/"); h.append("Set-Cookie", "b=2");
 h.set("X-Multi", "x"); h.append("x-multi", "y"); return new Response("ok", {headers: h}) } }`,
 			wantStatus: 200, wantHeader: http.Header{"Set-Cookie": {"a=1; Path=/", "b=2"}, "X-Multi": {"x", "y"}, "Content-Type": {"text/plain;charset=UTF-8"}}, wantBody: "ok"},
+		// Responses with only a default content type build no Headers
+		// until the script reads them (prelude.js, defaultContentType).
+		{name: "string body, headers never read", source: `export default { fetch() { return new Response("hi") } }`,
+			wantStatus: 200, wantHeader: http.Header{"Content-Type": {"text/plain;charset=UTF-8"}, "Content-Length": {"2"}}, wantBody: "hi"},
+		{name: "json, headers never read", source: `export default { fetch() { return Response.json({a: 1}, {status: 201}) } }`,
+			wantStatus: 201, wantHeader: http.Header{"Content-Type": {"application/json"}}, wantBody: `{"a":1}`},
+		{name: "headers read then changed", source: `export default { fetch() { const r = new Response("hi"); r.headers.set("x-a", "1"); return r } }`,
+			wantStatus: 200, wantHeader: http.Header{"Content-Type": {"text/plain;charset=UTF-8"}, "X-A": {"1"}}, wantBody: "hi"},
+		{name: "content type replaced", source: `export default { fetch() { const r = new Response("<p>"); r.headers.set("content-type", "text/html"); return r } }`,
+			wantStatus: 200, wantHeader: http.Header{"Content-Type": {"text/html"}}, wantBody: "<p>"},
+		{name: "clone keeps the default content type", source: `export default { fetch() { return Response.json([1]).clone() } }`,
+			wantStatus: 200, wantHeader: http.Header{"Content-Type": {"application/json"}}, wantBody: `[1]`},
+		{name: "no body, no content type", source: `export default { async fetch() { const r = new Response(); return new Response(String(r.headers.has("content-type")) + [...r.headers].length) } }`,
+			wantStatus: 200, wantBody: "false0"},
+		// As in Workers, the result is read after the handler's microtasks.
+		{name: "microtasks run before the response is read", source: `export default { fetch() { const r = new Response("x"); Promise.resolve().then(() => r.headers.set("x-late", "1")); return r } }`,
+			wantStatus: 200, wantHeader: http.Header{"X-Late": {"1"}}, wantBody: "x"},
 		{name: "binary body", source: `export default { fetch() { return new Response(new Uint8Array([0, 255, 10])) } }`,
 			wantStatus: 200, wantHeader: http.Header{"Content-Length": {"3"}}, wantBody: "\x00\xff\n"},
 		{name: "redirect", source: `export default { fetch(req) { return Response.redirect(new URL("/to", req.url), 308) } }`,

@@ -1091,11 +1091,12 @@
   }
 
   const JSON_BODY = Symbol("json body"); // Response.json's constructor token
+  let defaultContentType;
   const nullBodyStatus = (s) => s === 101 || s === 204 || s === 205 || s === 304;
   const redirectStatus = [301, 302, 303, 307, 308];
 
   class Response extends Body {
-    #status; #statusText; #headers; #type = "default"; #url = ""; #redirected = false;
+    #status; #statusText; #headers; #ctype = null; #type = "default"; #url = ""; #redirected = false;
     constructor(body = null, init = {}, internal = undefined) {
       super();
       if (init === null || init === undefined) init = {};
@@ -1110,19 +1111,42 @@
       }
       this.#status = status;
       this.#statusText = statusText;
-      this.#headers = new Headers(init.headers);
+      const headers = init.headers;
+      if (headers === undefined && (body === null || body === undefined || typeof body === "string")) {
+        // Most responses: no headers but the default content type. Their
+        // Headers object is built only if the script reads it.
+        this.#headers = null;
+        if (body != null) {
+          bodySet(this, body);
+          this.#ctype = internal === JSON_BODY ? "application/json" : "text/plain;charset=UTF-8";
+        }
+        return;
+      }
+      this.#headers = new Headers(headers);
       bodyInit(this, body, this.#headers, internal === JSON_BODY);
+    }
+    static {
+      // defaultContentType is the content type of a Response whose
+      // headers were never built, or undefined once they exist.
+      defaultContentType = (r) => (r.#headers === null ? r.#ctype : undefined);
     }
     get status() { return this.#status; }
     get statusText() { return this.#statusText; }
     get ok() { return this.#status >= 200 && this.#status < 300; }
-    get headers() { return this.#headers; }
+    get headers() {
+      if (this.#headers === null) {
+        const h = new Headers();
+        if (this.#ctype !== null) headersSetDefault(h, "content-type", this.#ctype);
+        this.#headers = h;
+      }
+      return this.#headers;
+    }
     get redirected() { return this.#redirected; }
     get url() { return this.#url; }
     get type() { return this.#type; }
     get webSocket() { return null; }
     clone() {
-      const r = new Response(this._cloneBody(), { status: this.#status, statusText: this.#statusText, headers: this.#headers }, INTERNAL);
+      const r = new Response(this._cloneBody(), { status: this.#status, statusText: this.#statusText, headers: this.headers }, INTERNAL);
       r.#type = this.#type; r.#url = this.#url; r.#redirected = this.#redirected;
       return r;
     }
@@ -1571,6 +1595,25 @@
   Object.freeze(passThroughOnException);
   const apply = Reflect.apply;
   const noScheduled = Object.freeze({});
+  // unwrapResponse hands a Response to the engine with
+  // native.setResponse(status, header pairs, body, stream reader,
+  // content type) where body is a string, bytes or null, and the pairs
+  // are null when the content type is the only header; it returns false
+  // for anything else.
+  const unwrapResponse = (r) => {
+    if (!(r instanceof Response)) return false;
+    if (r.type === "error") throw new TypeError("Response.error() cannot be returned from a fetch handler");
+    const src = bodyRawSource(r);
+    if (src instanceof ReadableStream) {
+      if (r.bodyUsed || src.locked) throw new TypeError("The response body has already been used");
+      native.setResponse(r.status, headerPairs(r.headers), null, src.getReader());
+    } else {
+      const ctype = defaultContentType(r);
+      if (ctype !== undefined) native.setResponse(r.status, null, src, null, ctype);
+      else native.setResponse(r.status, headerPairs(r.headers), src, null, null);
+    }
+    return true;
+  };
   return {
     // newRequest is the general path, for requests the engine could not
     // check itself: it throws what new Request would.
@@ -1599,21 +1642,7 @@
     noScheduled,
     waitAll,
     reset() { waits = []; intervals.clear(); },
-    // unwrapResponse hands a Response to the engine with
-    // native.setResponse(status, header pairs, body, stream reader) where
-    // body is a string, bytes or null; it returns false for anything else.
-    unwrapResponse(r) {
-      if (!(r instanceof Response)) return false;
-      if (r.type === "error") throw new TypeError("Response.error() cannot be returned from a fetch handler");
-      const src = bodyRawSource(r);
-      if (src instanceof ReadableStream) {
-        if (r.bodyUsed || src.locked) throw new TypeError("The response body has already been used");
-        native.setResponse(r.status, headerPairs(r.headers), null, src.getReader());
-      } else {
-        native.setResponse(r.status, headerPairs(r.headers), src, null);
-      }
-      return true;
-    },
+    unwrapResponse,
     // nextChunk resolves to the next chunk of bytes, or null at the end.
     nextChunk(reader) {
       return reader.read().then(({ value, done }) => (done ? null : chunkBytes(value)));
