@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,7 +73,9 @@ func serve(mode node.Mode, getenv func(string) string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "picloud: PICLOUD_LOG_LEVEL: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logs := newLogWriter(stderr, 100*time.Millisecond)
+	defer logs.Close()
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	gin.SetMode(gin.ReleaseMode)
 	tuneGC(getenv, log)
 
