@@ -94,6 +94,13 @@ return [h.get("a"), bad, badv, new Headers([["k", " v "]]).get("k")]`,
 			code: `const j = await request.json(); let second = ""; try { await request.text() } catch (e) { second = e.name + ": " + e.message.slice(0, 26) }
 return {m: request.method, url: request.url, ct: request.headers.get("content-type"), j, used: request.bodyUsed, second}`,
 			want: `{"m":"POST","url":"https://example.com/p?q=1","ct":"application/json","j":{"n":1},"used":true,"second":"TypeError: Body has already been used"}`},
+		{name: "body readers settle, never throw",
+			body: `{"n":`,
+			code: `const p = request.json(); const used = request.bodyUsed; const again = request.text();
+let bad = "", twice = ""; try { await p } catch (e) { bad = e.name } try { await again } catch (e) { twice = e.name }
+const r = new Response("é"); const [t, b] = [await r.text(), await new Response("é").bytes()];
+return [p instanceof Promise, again instanceof Promise, used, bad, twice, t, b.length, await new Response(null).text()]`,
+			want: `[true,true,true,"SyntaxError","TypeError","é",2,""]`},
 		{name: "request clone reads twice",
 			body: "hello",
 			code: `const c = request.clone(); return [await request.text(), await c.text(), request.bodyUsed, c.bodyUsed]`,
