@@ -169,11 +169,20 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchWarm runs a warm handler with containment (as a node does) and
+// without it (no guards, no frozen intrinsics, no watchdog): the
+// difference is what containment costs per request.
 func benchWarm(b *testing.B, source, method, body string) {
+	b.Run("contained", func(b *testing.B) { benchWarmEngine(b, false, source, method, body) })
+	b.Run("uncontained", func(b *testing.B) { benchWarmEngine(b, true, source, method, body) })
+}
+
+func benchWarmEngine(b *testing.B, uncontained bool, source, method, body string) {
 	e, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	e.uncontained = uncontained
 	s := benchScript(b, "warm", source)
 	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"*/*"}}
 	bb := []byte(body)
