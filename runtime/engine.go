@@ -558,13 +558,6 @@ func (e *Engine) Execute(ctx context.Context, req *ExecRequest, w http.ResponseW
 // a script (a request, a cron tick) shares. The execution is registered
 // with the watchdog before a cold start evaluates the module; the runtime
 // goes back to the pool only if nothing stopped or poisoned it.
-// unwatch ends the watchdog's view of x.
-func (e *Engine) unwatch(x *execution) {
-	if !e.uncontained {
-		e.watch.remove(x)
-	}
-}
-
 func (e *Engine) invoke(ctx context.Context, s *Script, lim limits.Limits, requestID string, start time.Time,
 	body func(context.Context, *instance, *execution, *ExecResult) error) (res ExecResult, err error) {
 	res.Outcome = OutcomeSuccess
@@ -756,4 +749,11 @@ func describe(v goja.Value) string {
 		return "null"
 	}
 	return "a value of type " + v.ExportType().String()
+}
+
+// unwatch ends the watchdog's view of x.
+func (e *Engine) unwatch(x *execution) {
+	if !e.uncontained {
+		e.watch.remove(x)
+	}
 }

@@ -1612,25 +1612,6 @@
   Object.freeze(passThroughOnException);
   const apply = Reflect.apply;
   const noScheduled = Object.freeze({});
-  // unwrapResponse hands a Response to the engine with
-  // native.setResponse(status, header pairs, body, stream reader,
-  // content type) where body is a string, bytes or null, and the pairs
-  // are null when the content type is the only header; it returns false
-  // for anything else.
-  const unwrapResponse = (r) => {
-    if (!(r instanceof Response)) return false;
-    if (r.type === "error") throw new TypeError("Response.error() cannot be returned from a fetch handler");
-    const src = bodyRawSource(r);
-    if (src instanceof ReadableStream) {
-      if (r.bodyUsed || src.locked) throw new TypeError("The response body has already been used");
-      native.setResponse(r.status, headerPairs(r.headers), null, src.getReader());
-    } else {
-      const ctype = defaultContentType(r);
-      if (ctype !== undefined) native.setResponse(r.status, null, src, null, ctype);
-      else native.setResponse(r.status, headerPairs(r.headers), src, null, null);
-    }
-    return true;
-  };
   return {
     // newRequest is the general path, for requests the engine could not
     // check itself: it throws what new Request would.
@@ -1659,7 +1640,25 @@
     noScheduled,
     waitAll,
     reset() { waits = []; intervals.clear(); },
-    unwrapResponse,
+    // unwrapResponse hands a Response to the engine with
+    // native.setResponse(status, header pairs, body, stream reader,
+    // content type) where body is a string, bytes or null, and the pairs
+    // are null when the content type is the only header; it returns false
+    // for anything else.
+    unwrapResponse(r) {
+      if (!(r instanceof Response)) return false;
+      if (r.type === "error") throw new TypeError("Response.error() cannot be returned from a fetch handler");
+      const src = bodyRawSource(r);
+      if (src instanceof ReadableStream) {
+        if (r.bodyUsed || src.locked) throw new TypeError("The response body has already been used");
+        native.setResponse(r.status, headerPairs(r.headers), null, src.getReader());
+      } else {
+        const ctype = defaultContentType(r);
+        if (ctype !== undefined) native.setResponse(r.status, null, src, null, ctype);
+        else native.setResponse(r.status, headerPairs(r.headers), src, null, null);
+      }
+      return true;
+    },
     // nextChunk resolves to the next chunk of bytes, or null at the end.
     nextChunk(reader) {
       return reader.read().then(({ value, done }) => (done ? null : chunkBytes(value)));
