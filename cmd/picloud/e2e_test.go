@@ -243,10 +243,12 @@ func startNodeMode(t *testing.T, bin, mode string, env []string, base string) *r
 	go func() { n.done <- n.cmd.Wait() }()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
+		// Log lines reach stderr in batches (logWriter): the ready line
+		// is start-up's last, so once it is there, so is all before it.
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == 200 && strings.Contains(n.stderr(), `msg="picloud is ready"`) {
 				return n
 			}
 		}

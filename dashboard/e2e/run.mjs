@@ -1025,7 +1025,12 @@ async function dash1Steps({ browser, page, base, admin, shot, expect, consoleErr
 		const boot = await waitHealthy(agent.base, agent.proc, 120_000).catch((e) => e);
 		await step('dash1: first run on a fresh node: setup token creates the owner', async () => {
 			if (boot) throw boot;
-			const m = /setup_token=([a-z2-7]{26})/.exec(agent.logs.join(''));
+			// The node writes its log in batches, up to 100 ms late.
+			let m = null;
+			for (let i = 0; i < 100 && !m; i++) {
+				m = /setup_token=([a-z2-7]{26})/.exec(agent.logs.join(''));
+				if (!m) await new Promise((r) => setTimeout(r, 50));
+			}
 			assert(m, 'the agent logged no setup token');
 			const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
 			const p = await ctx.newPage();
