@@ -228,6 +228,7 @@ type execution struct {
 	cpuUsed    atomic.Int64 // ns of JS run so far, finished slices
 	heapStart  *heapSample
 	started    int64 // watchdog clock when it was registered
+	overTicks  int   // consecutive watchdog checks it was over its memory limit (watchdog goroutine only)
 	clock      func() int64
 
 	mu     sync.Mutex

@@ -336,3 +336,40 @@ func TestMemoryBlameSparesTheBystander(t *testing.T) {
 		t.Fatalf("bomb = %v, want the memory limit", err)
 	}
 }
+
+// TestBlame covers the choice among executions over their memory limit
+// (the watchdog's windows are what makes them suspects).
+func TestBlame(t *testing.T) {
+	x := func(started int64, overTicks int, stopped bool) *execution {
+		e := &execution{started: started, overTicks: overTicks}
+		if stopped {
+			e.killed = errors.New("already stopped")
+		}
+		return e
+	}
+	// The bystander started just before the bomb: both windows hold the
+	// bomb's growth, and the bystander's is the older.
+	freshBystander, freshBomb := x(1, 1, false), x(2, 1, false)
+	settledBomb := x(2, settleTicks, false)
+	longBystander, longBomb := x(2, settleTicks+4, false), x(1, settleTicks, false)
+	stoppedOne := x(1, settleTicks, true)
+	cases := []struct {
+		name     string
+		suspects []*execution
+		want     *execution
+	}{
+		{"a lone suspect is blamed at once", []*execution{freshBomb}, freshBomb},
+		{"two fresh suspects: wait", []*execution{freshBystander, freshBomb}, nil},
+		{"the one that stays over, not the older one that just crossed", []*execution{freshBystander, settledBomb}, settledBomb},
+		{"both over long enough: the oldest", []*execution{longBystander, longBomb}, longBomb},
+		{"a stopped one is not a candidate", []*execution{stoppedOne, freshBomb}, freshBomb},
+		{"nothing to blame", nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := blame(tc.suspects); got != tc.want {
+				t.Errorf("blame = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	gort "runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,6 +217,13 @@ func (w *watchdog) check(xs []*execution) {
 	}
 	heap := w.readHeap()
 	suspects := w.memorySuspects(xs, heap.objects, func(x *execution) int64 { return heap.objects - x.heapStart.objects })
+	for _, x := range xs {
+		if slices.Contains(suspects, x) {
+			x.overTicks++
+		} else {
+			x.overTicks = 0
+		}
+	}
 	if len(suspects) == 0 || w.stopping() {
 		return
 	}
@@ -236,20 +244,7 @@ func (w *watchdog) check(xs []*execution) {
 			return
 		}
 	}
-	// The heap an execution is blamed for is what grew since the last
-	// collection before it started, which includes what others allocated
-	// meanwhile. Executions running together see nested windows, and the
-	// oldest one's holds the others': stop only the oldest suspect, and
-	// judge the rest once its heap is collected.
-	var oldest *execution
-	for _, x := range w.memorySuspects(suspects, heap.live, func(x *execution) int64 { return liveGrowth(x, heap) }) {
-		if x.stopErr() != nil {
-			continue // already stopped, still unwinding
-		}
-		if oldest == nil || x.started < oldest.started {
-			oldest = x
-		}
-	}
+	oldest := blame(w.memorySuspects(suspects, heap.live, func(x *execution) int64 { return liveGrowth(x, heap) }))
 	if oldest == nil {
 		return
 	}
@@ -260,6 +255,39 @@ func (w *watchdog) check(xs []*execution) {
 	w.mu.Unlock()
 	oldest.stop(&LimitError{Limit: "memory_bytes", Value: oldest.limits.MemoryBytes,
 		Detail: fmt.Sprintf("live heap grew by %d bytes while it ran (node heap %d bytes)", liveGrowth(oldest, heap), heap.live)})
+}
+
+// settleTicks is how many consecutive checks an execution must have been
+// over its limit to be blamed when others are over theirs too.
+const settleTicks = 3
+
+// blame picks the execution to stop among those over their memory limit.
+// The heap an execution is blamed for is what grew since the last
+// collection before it started, which includes what others allocated
+// meanwhile. Executions running together see nested windows, and the
+// oldest one's holds the others': blame only the oldest, and judge the
+// rest once its heap is collected. A short request that merely started
+// just before a fast bomb shares the bomb's window and is older; it is
+// gone a tick or two later while the bomb is still over. So with several
+// suspects, only those over for settleTicks checks are candidates, and
+// the decision waits until one is.
+func blame(suspects []*execution) *execution {
+	var candidates []*execution
+	for _, x := range suspects {
+		if x.stopErr() == nil { // not already stopped and unwinding
+			candidates = append(candidates, x)
+		}
+	}
+	var oldest *execution
+	for _, x := range candidates {
+		if len(candidates) > 1 && x.overTicks < settleTicks {
+			continue
+		}
+		if oldest == nil || x.started < oldest.started {
+			oldest = x
+		}
+	}
+	return oldest
 }
 
 // liveGrowth is the growth of what the last collection found live. A

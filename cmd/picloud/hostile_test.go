@@ -155,7 +155,8 @@ func TestHostileScripts(t *testing.T) {
 		wg.Wait()
 
 		if len(victimErrs) > 0 {
-			t.Errorf("victim failed %d times during the attack, first: %v", len(victimErrs), victimErrs[0])
+			t.Errorf("victim failed %d times during the attack, first: %v; the node's lines naming a limit:\n%s",
+				len(victimErrs), victimErrs[0], grepLines(node.stderr(), "limit"))
 		}
 		if len(lat) < 5 {
 			t.Fatalf("the victim got only %d answers during the attack", len(lat))
