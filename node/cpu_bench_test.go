@@ -118,9 +118,15 @@ func TestBenchServerProcess(t *testing.T) {
 	if path := os.Getenv("PICLOUD_BENCH_MEMPROFILE"); path != "" {
 		goruntime.MemProfileRate = 1
 		defer func() {
-			f, _ := os.Create(path)
-			_ = pprof.Lookup("allocs").WriteTo(f, 0)
-			f.Close()
+			f, err := os.Create(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	fmt.Println("ready")
