@@ -132,7 +132,7 @@ func webNatives(vm *goja.Runtime, n *goja.Object) {
 		return vm.ToValue(urlGet(vm, urlArg(call.Argument(0)), call.Argument(1).String()))
 	})
 	set("urlSet", func(call goja.FunctionCall) goja.Value {
-		return vm.ToValue(urlSet(urlArg(call.Argument(0)), call.Argument(1).String(), call.Argument(2).String()))
+		return vm.ToValue(urlArg(call.Argument(0)).Set(call.Argument(1).String(), call.Argument(2).String()) == nil) // false: href did not parse
 	})
 	set("urlSearchParams", func(u *weburl.URL) goja.Value { return vm.ToValue(u.SearchParams()) })
 	set("spNew", func(query goja.Value) goja.Value {
@@ -355,31 +355,4 @@ func urlGet(vm *goja.Runtime, u *weburl.URL, name string) string {
 		return u.Hash()
 	}
 	panic(vm.NewTypeError("unknown URL property " + name))
-}
-
-// urlSet sets URL component name of u; false means href did not parse.
-func urlSet(u *weburl.URL, name, v string) bool {
-	switch name {
-	case "href":
-		return u.SetHref(v) == nil
-	case "protocol":
-		u.SetProtocol(v)
-	case "username":
-		u.SetUsername(v)
-	case "password":
-		u.SetPassword(v)
-	case "host":
-		u.SetHost(v)
-	case "hostname":
-		u.SetHostname(v)
-	case "port":
-		u.SetPort(v)
-	case "pathname":
-		u.SetPathname(v)
-	case "search":
-		u.SetSearch(v)
-	case "hash":
-		u.SetHash(v)
-	}
-	return true
 }

@@ -224,6 +224,40 @@ func (u *URL) Hash() string {
 	return "#" + u.fragment
 }
 
+// ErrUnknownComponent is what Set returns for a name that is no URL setter.
+var ErrUnknownComponent = errors.New("weburl: unknown URL component")
+
+// Set runs the setter of the component named as in JS (href, protocol,
+// username, password, host, hostname, port, pathname, search, hash).
+// Only href can fail to parse; the others ignore what they cannot use.
+func (u *URL) Set(name, v string) error {
+	switch name {
+	case "href":
+		return u.SetHref(v)
+	case "protocol":
+		u.SetProtocol(v)
+	case "username":
+		u.SetUsername(v)
+	case "password":
+		u.SetPassword(v)
+	case "host":
+		u.SetHost(v)
+	case "hostname":
+		u.SetHostname(v)
+	case "port":
+		u.SetPort(v)
+	case "pathname":
+		u.SetPathname(v)
+	case "search":
+		u.SetSearch(v)
+	case "hash":
+		u.SetHash(v)
+	default:
+		return fmt.Errorf("%w: %q", ErrUnknownComponent, name)
+	}
+	return nil
+}
+
 // SetHref replaces the whole URL; on failure (ErrInvalidURL) nothing changes.
 func (u *URL) SetHref(v string) error {
 	n, err := Parse(v, nil)

@@ -144,3 +144,19 @@ func TestIPHosts(t *testing.T) {
 		})
 	}
 }
+
+func TestSetByName(t *testing.T) {
+	u, err := Parse("https://example.com/a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Set("pathname", "/b"); err != nil || u.Href() != "https://example.com/b" {
+		t.Fatalf("Set pathname: %v, href %s", err, u.Href())
+	}
+	if err := u.Set("href", "not a url"); !errors.Is(err, ErrInvalidURL) || u.Href() != "https://example.com/b" {
+		t.Fatalf("Set bad href: %v, href %s", err, u.Href())
+	}
+	if err := u.Set("origin", "https://x"); !errors.Is(err, ErrUnknownComponent) || u.Href() != "https://example.com/b" {
+		t.Fatalf("Set origin: %v, href %s", err, u.Href())
+	}
+}

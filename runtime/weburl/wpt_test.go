@@ -2,6 +2,7 @@ package weburl
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,29 +178,8 @@ type setterCase struct {
 }
 
 func applySetter(u *URL, attr, v string) {
-	switch attr {
-	case "href":
-		_ = u.SetHref(v)
-	case "protocol":
-		u.SetProtocol(v)
-	case "username":
-		u.SetUsername(v)
-	case "password":
-		u.SetPassword(v)
-	case "host":
-		u.SetHost(v)
-	case "hostname":
-		u.SetHostname(v)
-	case "port":
-		u.SetPort(v)
-	case "pathname":
-		u.SetPathname(v)
-	case "search":
-		u.SetSearch(v)
-	case "hash":
-		u.SetHash(v)
-	default:
-		panic("unknown setter " + attr)
+	if err := u.Set(attr, v); errors.Is(err, ErrUnknownComponent) {
+		panic(err)
 	}
 }
 
