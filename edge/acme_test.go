@@ -22,6 +22,8 @@ import (
 	"github.com/letsencrypt/pebble/v2/wfe"
 
 	"github.com/picloud/picloud/internal/route"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // pebbleACME runs Pebble (Let's Encrypt's ACME test server) in process on
@@ -34,7 +36,7 @@ func pebbleACME(t *testing.T, httpPort, tlsPort int) (dir, tlsRootFile string, r
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
 	logger := log.New(io.Discard, "", 0)
 
-	dnsAddr := freeAddr(t)
+	dnsAddr := testnet.FreeAddr(t)
 	dns, err := challtestsrv.New(challtestsrv.Config{Log: logger, DNSAddrs: []string{dnsAddr}})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +81,7 @@ func pebbleACME(t *testing.T, httpPort, tlsPort int) (dir, tlsRootFile string, r
 // ACME server (Pebble, on loopback) through Caddy's ACME issuer and the
 // HTTP-01 or TLS-ALPN-01 challenge on the node's ports, and serves it.
 func TestACMEIssuance(t *testing.T) {
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	httpAddr, httpsAddr := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	_, hp, _ := net.SplitHostPort(httpAddr)
 	_, sp, _ := net.SplitHostPort(httpsAddr)
 	httpPort, _ := strconv.Atoi(hp)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/picloud/picloud/internal/limits"
 	"github.com/picloud/picloud/internal/route"
 	"github.com/picloud/picloud/runtime"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // memCatalog is an in-memory control plane: the edge's tests exercise real
@@ -80,7 +81,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	}
 	cat := &memCatalog{scripts: map[string]runtime.Script{}, routing: Routing{Routes: map[string][]route.Route{}}}
 	cfg := Config{
-		Bind:       freeAddr(t),
+		Bind:       testnet.FreeAddr(t),
 		StorageDir: storageDir(t),
 		Admin: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "admin")
@@ -151,16 +152,6 @@ func storageDir(t testing.TB) string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(d) })
 	return d
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 var client = &http.Client{Timeout: 30 * time.Second}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/internal/route"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // tlsClient trusts only roots and dials every host at addr, so that any
@@ -36,7 +38,7 @@ func tlsClient(roots *x509.CertPool, addr string) *http.Client {
 func TestHTTPSWithPiCloudCA(t *testing.T) {
 	httpsAddr := ""
 	f := newFixture(t, func(c *Config) {
-		httpsAddr = freeAddr(t)
+		httpsAddr = testnet.FreeAddr(t)
 		c.TLS = &TLSConfig{HTTPSBind: httpsAddr, LANNames: []string{"localhost", "127.0.0.1", "pi.local"}}
 	})
 	f.addScript(t, "s-params", "app1", paramsScript)

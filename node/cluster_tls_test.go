@@ -18,6 +18,8 @@ import (
 	"github.com/picloud/picloud/internal/pgtest"
 	"github.com/picloud/picloud/manager"
 	"github.com/picloud/picloud/runtime"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // startEdge runs one "node": its own manager (pool) on the shared database
@@ -40,7 +42,7 @@ func startEdgeIn(t *testing.T, dsn, storageDir string) (*edge.Server, string, st
 		t.Fatal(err)
 	}
 	t.Cleanup(mgr.Close)
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	httpAddr, httpsAddr := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	srv, err := edge.New(edge.Config{
 		Bind: httpAddr, StorageDir: storageDir, Admin: mgr.Handler(), Executor: engine, Catalog: catalog{mgr: mgr, ceilings: limits.Ceilings},
 		CertStore:     mgr.CertStore(),
@@ -54,15 +56,6 @@ func startEdgeIn(t *testing.T, dsn, storageDir string) (*edge.Server, string, st
 		t.Fatal(err)
 	}
 	return srv, httpAddr, httpsAddr
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func fetchRoot(t *testing.T, httpAddr string) *x509.Certificate {

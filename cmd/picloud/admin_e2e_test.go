@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestAdminAPIEndToEnd drives the admin API of the real binary: a route
@@ -21,7 +23,7 @@ func TestAdminAPIEndToEnd(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dataDir := nodeDataDir(t, "picloud-admin-e2e-")
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),

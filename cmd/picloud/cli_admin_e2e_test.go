@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // newCLIEnv is a client with its own config dir (its own stored login)
@@ -17,7 +19,7 @@ import (
 func startAliceNode(t *testing.T, bin, dirPrefix string) (string, *runningNode) {
 	t.Helper()
 	dataDir := nodeDataDir(t, dirPrefix)
-	addr := freeAddr(t)
+	addr := testnet.FreeAddr(t)
 	base := "http://" + addr
 	return base, startNode(t, bin, append(os.Environ(),
 		"PICLOUD_BIND="+addr, "PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestWorkersCompat runs Workers-style scripts through the real HTTP path
@@ -54,7 +56,7 @@ func TestWorkersCompat(t *testing.T) {
 	}))
 	defer up.Close()
 
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/picloud/picloud/internal/pgtest"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestDevWithDatabaseURL runs `picloud dev` with DATABASE_URL set: the
@@ -20,7 +22,7 @@ func TestDevWithDatabaseURL(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dsn := pgtest.DSN(t)
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	envFor := func(dataDir string) []string {
 		return append(os.Environ(),
 			"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),

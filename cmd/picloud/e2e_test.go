@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestDevEndToEnd builds the binary, runs `picloud dev` on a fresh data
@@ -26,7 +27,7 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dataDir := nodeDataDir(t, "picloud-e2e-")
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),
@@ -299,16 +300,6 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func do(t *testing.T, req *http.Request) (string, int) {

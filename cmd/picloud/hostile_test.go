@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestHostileScripts runs the hostile-script suite against a real agent:
@@ -24,7 +26,7 @@ func TestHostileScripts(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dataDir := nodeDataDir(t, "picloud-hostile-")
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestKVAndSecretsEndToEnd drives the real binary: a script deployed by the
@@ -22,7 +24,7 @@ func TestKVAndSecretsEndToEnd(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dataDir := nodeDataDir(t, "picloud-kv-e2e-")
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_DATA_DIR="+filepath.Join(dataDir, "picloud"),

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/picloud/picloud/internal/testnet"
 )
 
 // TestFirstRunSetup runs `picloud agent` without PICLOUD_ADMIN_PASSWORD on
@@ -18,7 +20,7 @@ func TestFirstRunSetup(t *testing.T) {
 	}
 	bin := buildPicloud(t)
 	dataDir := filepath.Join(nodeDataDir(t, "picloud-setup-"), "picloud")
-	base := "http://" + freeAddr(t)
+	base := "http://" + testnet.FreeAddr(t)
 	env := append(os.Environ(),
 		"PICLOUD_BIND="+strings.TrimPrefix(base, "http://"),
 		"PICLOUD_HTTPS_BIND=off",

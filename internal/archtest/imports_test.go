@@ -71,7 +71,8 @@ var rules = []rule{
 	{Import: module + "/runtime", Allowed: []string{module + "/node", module + "/edge"}},
 	{Import: module + "/edge", Allowed: []string{module + "/node"}},
 	{Import: module + "/dashboard", Allowed: []string{module + "/node"}},
-	{Import: module + "/internal/pgtest", Allowed: nil}, // tests only
+	{Import: module + "/internal/pgtest", Allowed: nil},  // tests only
+	{Import: module + "/internal/testnet", Allowed: nil}, // tests only
 	{Import: module + "/migrations", Allowed: []string{module + "/manager"}},
 	// The client speaks HTTP only; the rules above keep server packages
 	// out of it.
